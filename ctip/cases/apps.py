@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "ctip.cases"
+    label = "cases"
+    verbose_name = "Persons and victim cases"

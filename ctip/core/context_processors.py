@@ -1,0 +1,14 @@
+from django.conf import settings
+
+from ctip.accounts import permissions
+from ctip.core.areas import AREAS
+
+
+def node(request):
+    user = getattr(request, "user", None)
+    return {
+        "ctip_node": settings.CTIP_NODE,
+        "ctip_version": settings.CTIP_VERSION,
+        "ctip_areas": AREAS,
+        "can_view_audit": bool(user) and permissions.can(user, "audit", permissions.VIEW),
+    }

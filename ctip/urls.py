@@ -1,0 +1,17 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView
+
+from ctip.accounts.permissions import public
+from ctip.core import views as core_views
+
+urlpatterns = [
+    path("", include("ctip.core.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("ctip.accounts.urls")),
+    path("i18n/setlang/", public(set_language), name="set_language"),
+    path("persons/", include("ctip.cases.urls")),
+    path("audit/", include("ctip.audit.urls")),
+    path("api/v1/", include(("ctip.api_urls", "api"))),
+    path("api/schema/", public(SpectacularAPIView.as_view()), name="schema"),
+]
