@@ -7,6 +7,8 @@ from ctip.core.areas import AREAS
 def node(request):
     user = getattr(request, "user", None)
     return {
+        # Each language named in itself, so that anyone can find their own.
+        "ctip_languages": [("en", "English"), ("km", "ខ្មែរ"), ("zh-hans", "简体中文")],
         "ctip_node": settings.CTIP_NODE,
         "ctip_version": settings.CTIP_VERSION,
         "ctip_areas": AREAS,

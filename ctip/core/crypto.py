@@ -79,9 +79,9 @@ class Keyring:
         return cls(
             path=Path(path),
             active=ring["active"],
-            keys={kid: base64.b64decode(value) for kid, value in ring["keys"].items()},
-            index_key=base64.b64decode(ring["index_key"]),
-            chain_key=base64.b64decode(ring["chain_key"]),
+            keys={kid: _key_bytes(path, kid, value) for kid, value in ring["keys"].items()},
+            index_key=_key_bytes(path, "index_key", ring["index_key"]),
+            chain_key=_key_bytes(path, "chain_key", ring["chain_key"]),
         )
 
     def key(self, kid: str) -> bytes:
@@ -126,6 +126,16 @@ class Keyring:
                 "chain_key": base64.b64encode(self.chain_key).decode(),
             },
         )
+
+
+def _key_bytes(path, name: str, value: str) -> bytes:
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (ValueError, TypeError):
+        raise KeyMissingError(f"key {name!r} in {path} is not valid base64") from None
+    if len(key) != 32:
+        raise KeyMissingError(f"key {name!r} in {path} is not a 256-bit key")
+    return key
 
 
 _lock = threading.Lock()

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ctip.accounts import permissions
+from ctip.accounts.models import Role
 from ctip.accounts.permissions import public, signed_in
 from ctip.audit.models import AuditEvent
 from ctip.core.areas import AREAS_BY_SLUG
@@ -37,7 +38,7 @@ def home(request):
         "core/home.html",
         {
             "cards": cards,
-            "roles": sorted(user.roles),
+            "roles": sorted(Role(role).label for role in user.roles),
             "sees_pii": permissions.sees_pii(user),
         },
     )

@@ -1,0 +1,85 @@
+"""Real node processes for tests: ``ctip init`` + ``ctip demo_data`` + ``ctip serve``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ctip(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "ctip", *args],
+        capture_output=True,
+        text=True,
+        env=env or node_env(),
+        check=check,
+        timeout=180,
+    )
+
+
+def node_env() -> dict:
+    """The environment for a child node: SQLite in its own home, whatever the parent uses."""
+    drop = {"CTIP_HOME", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+@dataclass
+class RunningNode:
+    node: str
+    home: Path
+    url: str
+    process: subprocess.Popen
+    credentials: dict[str, dict[str, str]]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def read_credentials(home: Path) -> dict[str, dict[str, str]]:
+    rows = {}
+    for line in (home / "credentials.txt").read_text(encoding="utf-8").splitlines()[2:]:
+        username, password, secret, role = line.split()
+        rows[username] = {"password": password, "totp_secret": secret, "role": role}
+    return rows
+
+
+def start_node(base: Path, node: str = "KH") -> RunningNode:
+    home = base / node.lower()
+    ctip("init", "--node", node, "--home", str(home))
+    ctip("demo_data", "--home", str(home))
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "ctip", "serve", "--home", str(home), "--port", str(port)],
+        env=node_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"node {node} did not start") from None
+            time.sleep(0.2)
+    return RunningNode(node, home, url, process, read_credentials(home))
