@@ -1,15 +1,26 @@
-"""REST API, version 1."""
+"""REST API, version 1: each app contributes its routes in its own ``api_urls.py``."""
 
-from django.urls import path
+from django.urls import include, path
 
 from ctip.accounts import api as accounts_api
 from ctip.audit import api as audit_api
-from ctip.cases import api as cases_api
+
+DOMAIN_APPS = [
+    "cases",
+    "plan",
+    "prevention",
+    "directory",
+    "enforcement",
+    "training",
+    "monitoring",
+    "finance",
+    "exchange",
+    "matching",
+]
 
 urlpatterns = [
     path("me", accounts_api.me, name="me"),
     path("agencies", accounts_api.agency_list, name="agency_list"),
-    path("persons", cases_api.persons, name="persons"),
-    path("persons/<uuid:pk>", cases_api.person_detail, name="person_detail"),
     path("audit/events", audit_api.event_list, name="audit_events"),
+    *[path("", include(f"ctip.{app}.api_urls")) for app in DOMAIN_APPS],
 ]

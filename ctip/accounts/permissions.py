@@ -43,6 +43,17 @@ CAPABILITIES: dict[str, dict[str, set[str]]] = {
     Role.NODE_ADMIN: {"user": {VIEW, CREATE, CHANGE}, "agency": {VIEW, CREATE, CHANGE}},
 }
 
+
+def register(resource: str, grants: dict[str, set[str]]) -> None:
+    """Domain apps declare their resources here (from ``AppConfig.ready``):
+    ``register("shelter", {Role.SHELTER_STAFF: {VIEW, CHANGE}, Role.CASEWORKER: {VIEW}})``.
+    Registering the same resource twice merges the actions."""
+    for role, actions in grants.items():
+        if role not in Role.values:
+            raise ValueError(f"unknown role {role!r} for resource {resource!r}")
+        CAPABILITIES.setdefault(role, {}).setdefault(resource, set()).update(actions)
+
+
 # Roles that see personal data, and the node administrator, must use two-factor sign-in.
 TWO_FACTOR_ROLES = {role for role, caps in CAPABILITIES.items() if "pii" in caps} | {
     Role.NODE_ADMIN

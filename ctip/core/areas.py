@@ -29,3 +29,21 @@ AREAS = [
     Area("matching", _("Matching records"), "III.6, IV.5"),
 ]
 AREAS_BY_SLUG = {area.slug: area for area in AREAS}
+
+
+def area_url_name(area: Area) -> str | None:
+    """The area's start page: its explicit ``url_name``, or ``<slug>:index`` once its app
+    defines one, or None while the area is still coming."""
+    from django.urls import NoReverseMatch, reverse
+
+    for name in filter(None, (area.url_name, f"{area.slug}:index")):
+        try:
+            reverse(name)
+            return name
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def built_areas() -> list[dict]:
+    return [{"area": a, "url_name": area_url_name(a)} for a in AREAS]

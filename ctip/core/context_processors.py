@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from ctip.accounts import permissions
-from ctip.core.areas import AREAS
+from ctip.core.areas import built_areas
 
 
 def node(request):
@@ -11,6 +11,6 @@ def node(request):
         "ctip_languages": [("en", "English"), ("km", "ខ្មែរ"), ("zh-hans", "简体中文")],
         "ctip_node": settings.CTIP_NODE,
         "ctip_version": settings.CTIP_VERSION,
-        "ctip_areas": AREAS,
+        "ctip_areas": built_areas(),
         "can_view_audit": bool(user) and permissions.can(user, "audit", permissions.VIEW),
     }

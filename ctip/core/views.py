@@ -13,7 +13,7 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Role
 from ctip.accounts.permissions import public, signed_in
 from ctip.audit.models import AuditEvent
-from ctip.core.areas import AREAS_BY_SLUG
+from ctip.core.areas import AREAS_BY_SLUG, area_url_name
 
 
 @signed_in
@@ -48,7 +48,7 @@ def home(request):
 @require_GET
 def area(request, slug: str):
     area = AREAS_BY_SLUG.get(slug)
-    if area is None or area.url_name:
+    if area is None or area_url_name(area):
         raise Http404
     return render(request, "core/area_coming.html", {"area": area})
 
