@@ -30,7 +30,7 @@ Administration (Django management commands):
 
 DEMO_PORTS = {"KH": 8000, "CN": 8001}
 # Commands that never open the database: they may run without a node home.
-NO_HOME_COMMANDS = {"makemessages", "compilemessages", "spectacular"}
+NO_HOME_COMMANDS = {"makemessages", "compilemessages", "spectacular", "makemigrations"}
 
 
 class CliError(Exception):

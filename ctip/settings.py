@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "csp",
+    "huey.contrib.djhuey",
     "ctip.core",
     "ctip.accounts",
     "ctip.audit",
@@ -289,6 +290,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Background work (huey): delivery retries, deadline reminders, matching runs ----------
+# The queue lives in its own SQLite file in the node home (it holds task ids and arguments,
+# never personal data), so a node needs no broker; `ctip run_huey --home DIR` is the worker.
+HUEY = {
+    "huey_class": "huey.SqliteHuey",
+    "name": f"ctip-{CTIP_NODE}",
+    "filename": os.environ.get("CTIP_TASKS_FILE")
+    or (str(CTIP_HOME / "tasks.sqlite3") if CTIP_HOME else "ctip-tasks.sqlite3"),
+    "immediate": env_bool("CTIP_TASKS_IMMEDIATE", default=False),
+    "consumer": {"workers": 2, "worker_type": "thread"},
 }
 
 # --- Logging: never personal data, see docs/security.md ------------------------------------

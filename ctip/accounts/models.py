@@ -35,6 +35,7 @@ class Role(models.TextChoices):
     ME_OFFICER = "me_officer", _("M&E officer")
     DATA_PROTECTION_OFFICER = "data_protection_officer", _("Data protection officer")
     NODE_ADMIN = "node_admin", _("Node administrator")
+    DIRECTORY_EDITOR = "directory_editor", _("Directory editor")
 
 
 class Agency(models.Model):
