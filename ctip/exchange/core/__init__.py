@@ -5,39 +5,69 @@ X25519. Verification keys come only from a pinned :class:`PeerAnchor`.
 Every refusal raises a subclass of :class:`EnvelopeError` with a stable
 ``code`` suitable for signed negative receipts and security logs.
 
+A :class:`ReceiverPolicy` caps message lifetime and age, so a token with a
+backdated ``iat`` cannot outlive its signing key's expiry or revocation by more
+than the policy allows. Bundle files (the air-gapped transport) carry a signed
+manifest of their items (:func:`make_bundle`, :func:`open_bundle`).
+
 Kept free of Django so it can be tested, audited and reused (for example by
 an offline archive verifier) on its own.
 """
 
+from .bundles import (
+    BUNDLE_FORMAT,
+    MAX_BUNDLE_BYTES,
+    MAX_BUNDLE_ITEMS,
+    VerifiedBundle,
+    make_bundle,
+    open_bundle,
+)
 from .encoding import canonical_json, digest
 from .envelope import (
     DEFAULT_MAX_SKEW,
     DEFAULT_TTL,
+    MAX_CASE_REF,
+    ReceiverPolicy,
+    SealedEnvelope,
     VerifiedMessage,
     VerifiedSignature,
     open_envelope,
     seal,
+    seal_envelope,
     verify_signature_at,
 )
 from .errors import (
     ERROR_CODES,
+    BadReply,
     BadSignature,
+    BundleError,
+    BundleItemAltered,
+    BundleItemExtra,
+    BundleItemMissing,
+    BundleMalformed,
+    BundleTruncated,
     DecryptionFailed,
     DigestMismatch,
     DisallowedAlgorithm,
     DuplicateKey,
     EnvelopeError,
     Expired,
+    HandlerRefused,
     HeaderKeyForbidden,
     InvalidPayload,
     KeyNotValid,
     KeyRevoked,
     KeySelectionError,
+    LifetimeTooLong,
     MalformedToken,
     NotYetValid,
     OwnKeySigner,
+    SchemaInvalid,
     TokenTooLarge,
+    TooOld,
+    UnknownMessageType,
     UnknownRecipientKey,
+    UnknownSchemaVersion,
     UnknownSigner,
     UnsupportedHeader,
     WrongRecipient,
@@ -67,6 +97,7 @@ __all__ = [
     "MAX_TOKEN_BYTES",
     "DEFAULT_TTL",
     "DEFAULT_MAX_SKEW",
+    "MAX_CASE_REF",
     # keys
     "KeyEntry",
     "NodeKeys",
@@ -80,7 +111,10 @@ __all__ = [
     "load_private_keys",
     # envelopes
     "seal",
+    "seal_envelope",
+    "SealedEnvelope",
     "open_envelope",
+    "ReceiverPolicy",
     "VerifiedMessage",
     "verify_signature_at",
     "VerifiedSignature",
@@ -88,6 +122,13 @@ __all__ = [
     "make_receipt",
     "verify_receipt",
     "VerifiedReceipt",
+    # bundle files
+    "BUNDLE_FORMAT",
+    "MAX_BUNDLE_BYTES",
+    "MAX_BUNDLE_ITEMS",
+    "make_bundle",
+    "open_bundle",
+    "VerifiedBundle",
     # errors
     "ERROR_CODES",
     "EnvelopeError",
@@ -113,4 +154,17 @@ __all__ = [
     "NotYetValid",
     "InvalidPayload",
     "DigestMismatch",
+    "LifetimeTooLong",
+    "TooOld",
+    "UnknownMessageType",
+    "UnknownSchemaVersion",
+    "SchemaInvalid",
+    "BadReply",
+    "HandlerRefused",
+    "BundleError",
+    "BundleTruncated",
+    "BundleMalformed",
+    "BundleItemMissing",
+    "BundleItemExtra",
+    "BundleItemAltered",
 ]

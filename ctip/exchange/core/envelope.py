@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,10 +20,12 @@ from .errors import (
     Expired,
     InvalidPayload,
     KeySelectionError,
+    LifetimeTooLong,
     MalformedToken,
     NotYetValid,
     OwnKeySigner,
     TokenTooLarge,
+    TooOld,
     UnknownRecipientKey,
     UnknownSigner,
     WrongRecipient,
@@ -34,10 +36,14 @@ from .keys import KeyEntry, NodeKeys, PeerAnchor
 __all__ = [
     "DEFAULT_MAX_SKEW",
     "DEFAULT_TTL",
+    "MAX_CASE_REF",
+    "ReceiverPolicy",
+    "SealedEnvelope",
     "VerifiedMessage",
     "VerifiedSignature",
     "open_envelope",
     "seal",
+    "seal_envelope",
     "verify_signature_at",
 ]
 
@@ -49,7 +55,11 @@ DEFAULT_MAX_SKEW = 300
 _REQUIRED_FIELDS = frozenset(
     {"msg_id", "from", "to", "iat", "exp", "seq", "type", "schema", "request_hash", "body"}
 )
-_OPTIONAL_FIELDS = frozenset({"purpose", "legal_basis", "consent_ref"})
+_OPTIONAL_TEXT_FIELDS = frozenset({"purpose", "legal_basis", "consent_ref"})
+_OPTIONAL_FIELDS = _OPTIONAL_TEXT_FIELDS | {"in_reply_to", "case_ref"}
+#: A case reference is an opaque identifier (``KH-C-1A2B3C4D``), never a name.
+MAX_CASE_REF = 64
+_CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -102,8 +112,16 @@ def validate_message_payload(payload: Any) -> dict[str, Any]:
         "request_hash must be null or lower-case sha256 hex",
     )
     _require(isinstance(payload["body"], dict), "body must be a JSON object")
-    for name in _OPTIONAL_FIELDS & payload.keys():
+    for name in _OPTIONAL_TEXT_FIELDS & payload.keys():
         _require(payload[name] is None or isinstance(payload[name], str), f"{name} must be str")
+    if "in_reply_to" in payload:
+        _require(_is_uuid4(payload["in_reply_to"]), "in_reply_to must be a canonical UUID4")
+    if "case_ref" in payload:
+        case_ref = payload["case_ref"]
+        _require(
+            isinstance(case_ref, str) and bool(_CASE_REF.fullmatch(case_ref)),
+            f"case_ref must be an opaque reference of at most {MAX_CASE_REF} characters",
+        )
     return cast(dict[str, Any], payload)
 
 
@@ -122,6 +140,8 @@ def build_payload(
     purpose: str | None = None,
     legal_basis: str | None = None,
     consent_ref: str | None = None,
+    in_reply_to: str | None = None,
+    case_ref: str | None = None,
 ) -> dict[str, Any]:
     """Assemble and validate a message payload; optional fields are omitted when None."""
     payload: dict[str, Any] = {
@@ -136,7 +156,13 @@ def build_payload(
         "request_hash": request_hash,
         "body": dict(body),
     }
-    optional = {"purpose": purpose, "legal_basis": legal_basis, "consent_ref": consent_ref}
+    optional = {
+        "purpose": purpose,
+        "legal_basis": legal_basis,
+        "consent_ref": consent_ref,
+        "in_reply_to": in_reply_to,
+        "case_ref": case_ref,
+    }
     payload.update({k: v for k, v in optional.items() if v is not None})
     return validate_message_payload(payload)
 
@@ -151,7 +177,26 @@ def _signing_key(keys: NodeKeys, now: int, kid: str | None) -> KeyEntry:
     return entry
 
 
-def seal(
+@dataclass(frozen=True)
+class SealedEnvelope:
+    """What :func:`seal_envelope` made: the token to send and the evidence to keep.
+
+    ``jws`` is our signed inner token (it holds the body in clear: store it
+    encrypted); ``digest`` names ``token`` in receipts.
+    """
+
+    token: str
+    jws: str
+    digest: str
+    payload: dict[str, Any]
+    signer_kid: str
+
+    @property
+    def msg_id(self) -> str:
+        return str(self.payload["msg_id"])
+
+
+def seal_envelope(
     *,
     msg_type: str,
     body: Mapping[str, Any],
@@ -166,9 +211,11 @@ def seal(
     purpose: str | None = None,
     legal_basis: str | None = None,
     consent_ref: str | None = None,
+    in_reply_to: str | None = None,
+    case_ref: str | None = None,
     signing_kid: str | None = None,
-) -> str:
-    """Sign a message as ``sender_keys`` and encrypt it to the receiver; return compact JWE.
+) -> SealedEnvelope:
+    """Sign a message as ``sender_keys`` and encrypt it to the receiver.
 
     ``from``/``to`` come from the key rings themselves so they cannot disagree
     with the keys used. Raises :class:`KeySelectionError` if no key is valid
@@ -189,13 +236,20 @@ def seal(
         purpose=purpose,
         legal_basis=legal_basis,
         consent_ref=consent_ref,
+        in_reply_to=in_reply_to,
+        case_ref=case_ref,
     )
     signer = _signing_key(sender_keys, now, signing_kid)
     inner = jose.sign_jws(canonical_json(payload), signer, jose.MESSAGE_TYP)
     token = jose.encrypt_jwe(inner, receiver_public_keys.current("enc", now))
     if len(token) > jose.MAX_TOKEN_BYTES:
         raise TokenTooLarge(f"sealed token is {len(token)} bytes, cap is {jose.MAX_TOKEN_BYTES}")
-    return token
+    return SealedEnvelope(token, inner, digest(token), payload, signer.kid)
+
+
+def seal(**kwargs: Any) -> str:
+    """Like :func:`seal_envelope` (same keyword arguments), returning only the compact JWE."""
+    return seal_envelope(**kwargs).token
 
 
 @dataclass(frozen=True)
@@ -226,6 +280,20 @@ class VerifiedMessage:
     @property
     def body(self) -> dict[str, Any]:
         return dict(self.payload["body"])
+
+    @property
+    def schema(self) -> int:
+        return int(self.payload["schema"])
+
+    @property
+    def in_reply_to(self) -> str | None:
+        value = self.payload.get("in_reply_to")
+        return None if value is None else str(value)
+
+    @property
+    def case_ref(self) -> str | None:
+        value = self.payload.get("case_ref")
+        return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -287,44 +355,101 @@ def check_sender(payload: dict[str, Any], anchor: PeerAnchor) -> None:
         raise WrongSender(f"payload from {payload.get('from')!r}, anchor is {anchor.node_id}")
 
 
-def _check_times(payload: dict[str, Any], now: int, max_skew: int) -> None:
+@dataclass(frozen=True)
+class ReceiverPolicy:
+    """How fresh an incoming message must be, in seconds.
+
+    ``max_skew``: how far the sender's clock may run ahead of ours.
+    ``max_lifetime``: the longest ``exp - iat`` we accept. ``max_age``: the
+    oldest ``iat`` we accept at receipt. Signing keys are judged at ``iat``,
+    so these two bound how long after a key's expiry or revocation a token
+    with a backdated ``iat`` could still be accepted: ``min(max_lifetime,
+    max_age)``. The HTTP inbox uses tight values; bundle files, which travel
+    by hand between air-gapped networks, looser ones.
+    """
+
+    max_skew: int = DEFAULT_MAX_SKEW
+    max_lifetime: int = DEFAULT_TTL
+    max_age: int = DEFAULT_TTL
+
+    def __post_init__(self) -> None:
+        for name in ("max_skew", "max_lifetime", "max_age"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0")
+        if self.max_lifetime == 0 or self.max_age == 0:
+            raise ValueError("max_lifetime and max_age must be positive")
+
+
+def _check_times(payload: dict[str, Any], now: int, policy: ReceiverPolicy) -> None:
     if now >= payload["exp"]:
         raise Expired(f"expired at {payload['exp']}, now {now}")
-    if payload["iat"] > now + max_skew:
-        raise NotYetValid(f"iat {payload['iat']} is beyond now {now} + skew {max_skew}")
+    if payload["iat"] > now + policy.max_skew:
+        raise NotYetValid(f"iat {payload['iat']} is beyond now {now} + skew {policy.max_skew}")
+    lifetime = payload["exp"] - payload["iat"]
+    if lifetime > policy.max_lifetime:
+        raise LifetimeTooLong(f"lifetime {lifetime}s exceeds {policy.max_lifetime}s")
+    if now - payload["iat"] > policy.max_age:
+        raise TooOld(f"iat {payload['iat']} is older than {policy.max_age}s at {now}")
+
+
+def pick_anchor(
+    signed: bytes, typ: str, anchors: Sequence[PeerAnchor], own_keys: NodeKeys | None
+) -> PeerAnchor:
+    """The one anchor holding the signing kid of a compact JWS (header checked strictly)."""
+    _, kid = jose.jws_header(signed, typ)
+    if own_keys is not None and any(entry.kid == kid for entry in own_keys):
+        raise OwnKeySigner(f"token signed with our own key {kid}")
+    holders = [anchor for anchor in anchors if anchor.get(kid, "sig") is not None]
+    if len(holders) != 1:
+        # None: an unknown key. Several: two peers claim one key; trust neither.
+        raise UnknownSigner(f"kid {kid} is not a signing key of exactly one pinned peer")
+    return holders[0]
 
 
 def open_envelope(
     token: str | bytes,
     *,
     receiver_keys: NodeKeys,
-    sender_anchor: PeerAnchor,
+    sender_anchor: PeerAnchor | Sequence[PeerAnchor],
     expected_to: str,
     now: int,
-    max_skew: int = DEFAULT_MAX_SKEW,
+    max_skew: int | None = None,
+    policy: ReceiverPolicy | None = None,
 ) -> VerifiedMessage:
     """Decrypt, verify and validate an incoming envelope, or raise an EnvelopeError.
+
+    ``sender_anchor`` is the expected sender's anchor, or every pinned peer's
+    anchor (the signer is then picked by the inner ``kid``, which must belong
+    to exactly one of them). ``policy`` sets the freshness limits; a bare
+    ``max_skew`` overrides just the skew of the default policy.
 
     Order matters: size first (bounded work), then the outer header (before any
     key agreement), then decryption, then the inner header and signature using
     only the pinned anchor, and only then the signed claims.
     """
+    if policy is None:
+        policy = ReceiverPolicy()
+    if max_skew is not None:
+        policy = ReceiverPolicy(max_skew, policy.max_lifetime, policy.max_age)
     raw = jose.token_bytes(token)
     recipient_kid = jose.jwe_kid(raw)
     decryption_key = receiver_keys.get(recipient_kid, "enc")
     if decryption_key is None:
         raise UnknownRecipientKey(f"no encryption key {recipient_kid}")
     inner = jose.token_bytes(jose.decrypt_jwe(raw, decryption_key))
-    signed = verify_signed(
-        inner, anchor=sender_anchor, typ=jose.MESSAGE_TYP, own_keys=receiver_keys
-    )
+    if isinstance(sender_anchor, PeerAnchor):
+        anchor = sender_anchor
+    else:
+        anchor = pick_anchor(inner, jose.MESSAGE_TYP, sender_anchor, receiver_keys)
+    signed = verify_signed(inner, anchor=anchor, typ=jose.MESSAGE_TYP, own_keys=receiver_keys)
     payload = validate_message_payload(signed.payload)
-    check_sender(payload, sender_anchor)
+    check_sender(payload, anchor)
     signer = signed.key
     signer.check_valid_at(payload["iat"])
     if payload["to"] != expected_to:
         raise WrongRecipient(f"message is for {payload['to']!r}, we are {expected_to!r}")
-    _check_times(payload, now, max_skew)
+    _check_times(payload, now, policy)
     return VerifiedMessage(payload, signer.kid, digest(raw), inner.decode("ascii"))
 
 

@@ -22,8 +22,21 @@ __all__ = [
     "Expired",
     "HeaderKeyForbidden",
     "InvalidPayload",
+    "BadReply",
+    "BundleError",
+    "BundleItemAltered",
+    "BundleItemExtra",
+    "BundleItemMissing",
+    "BundleMalformed",
+    "BundleTruncated",
+    "HandlerRefused",
     "KeyNotValid",
     "KeyRevoked",
+    "LifetimeTooLong",
+    "SchemaInvalid",
+    "TooOld",
+    "UnknownMessageType",
+    "UnknownSchemaVersion",
     "KeySelectionError",
     "MalformedToken",
     "NotYetValid",
@@ -167,6 +180,23 @@ class NotYetValid(EnvelopeError):
     code = "future_iat"
 
 
+class LifetimeTooLong(EnvelopeError):
+    """``exp - iat`` exceeds the receiver's maximum message lifetime.
+
+    Key windows are judged at the signed ``iat``; without a cap on the lifetime a
+    holder of an expired or revoked key could backdate ``iat`` into the key's
+    window and choose a far ``exp``.
+    """
+
+    code = "lifetime_too_long"
+
+
+class TooOld(EnvelopeError):
+    """``iat`` is further in the past than the receiver's maximum message age."""
+
+    code = "too_old"
+
+
 class InvalidPayload(EnvelopeError):
     """Signed payload is missing a required field, has a wrong type, or an unknown field."""
 
@@ -177,6 +207,80 @@ class DigestMismatch(EnvelopeError):
     """Receipt acknowledges a different envelope than the one we asked about."""
 
     code = "digest_mismatch"
+
+
+# --- Refusals decided by the node after the envelope itself checked out ---------------------
+# They are raised by the exchange app (message registry, reply rules, handlers) but
+# defined here so that every code that can travel in a signed receipt is in one table.
+
+
+class UnknownMessageType(EnvelopeError):
+    """No handler is registered for the message ``type``."""
+
+    code = "unknown_type"
+
+
+class UnknownSchemaVersion(EnvelopeError):
+    """The ``type`` is known, but not in this ``schema`` version."""
+
+    code = "unknown_schema_version"
+
+
+class SchemaInvalid(EnvelopeError):
+    """The body does not validate against the JSON Schema of its type and version."""
+
+    code = "schema_invalid"
+
+
+class BadReply(EnvelopeError):
+    """``in_reply_to``/``request_hash`` do not name a request we sent to this peer."""
+
+    code = "bad_reply"
+
+
+class HandlerRefused(EnvelopeError):
+    """The domain handler refused the message (a business rule, not a transport fault)."""
+
+    code = "handler_refused"
+
+
+# --- Bundle files (the air-gapped transport) -----------------------------------------------
+
+
+class BundleError(EnvelopeError):
+    """A bundle file as a whole was refused; nothing in it is processed."""
+
+    code = "bundle_error"
+
+
+class BundleTruncated(BundleError):
+    """The file ends in the middle of its JSON: cut short in copying or transfer."""
+
+    code = "bundle_truncated"
+
+
+class BundleMalformed(BundleError):
+    """Not a bundle: wrong format marker, missing members, wrong types."""
+
+    code = "bundle_malformed"
+
+
+class BundleItemMissing(BundleError):
+    """The signed manifest lists more items than the file holds."""
+
+    code = "bundle_item_missing"
+
+
+class BundleItemExtra(BundleError):
+    """The file holds items that the signed manifest does not list."""
+
+    code = "bundle_item_extra"
+
+
+class BundleItemAltered(BundleError):
+    """An item's digest differs from the manifest (changed, swapped or reordered)."""
+
+    code = "bundle_item_altered"
 
 
 class KeySelectionError(ValueError):

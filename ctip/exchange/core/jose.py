@@ -32,6 +32,7 @@ from .errors import (
 from .keys import KeyEntry
 
 __all__ = [
+    "BUNDLE_TYP",
     "JWE_ALG",
     "JWE_ENC",
     "JWS_ALG",
@@ -58,6 +59,8 @@ JWE_ENC = "A256GCM"
 #: accepted as a signed message or the other way round.
 MESSAGE_TYP = "ctip-msg+jws"
 RECEIPT_TYP = "ctip-receipt+jws"
+#: The signed manifest of a bundle file (the air-gapped transport).
+BUNDLE_TYP = "ctip-bundle+jws"
 
 #: Header members that would let a token choose its own verification key.
 _KEY_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from . import jose
 from .encoding import canonical_json, digest
 from .envelope import check_sender, verify_signed
-from .errors import DigestMismatch, InvalidPayload
+from .errors import DigestMismatch, InvalidPayload, KeySelectionError
 from .keys import NodeKeys, PeerAnchor
 
 __all__ = ["RECEIPT_STATUSES", "ReceiptStatus", "VerifiedReceipt", "make_receipt", "verify_receipt"]
@@ -71,8 +72,13 @@ def make_receipt(
     reason_code: str | None,
     signer_keys: NodeKeys,
     now: int,
+    signing_kid: str | None = None,
 ) -> str:
-    """Sign a receipt for the envelope whose wire digest is ``envelope_digest``."""
+    """Sign a receipt for the envelope whose wire digest is ``envelope_digest``.
+
+    ``signing_kid`` names the key to sign with (one the peer is known to have
+    pinned, during a key rollover); by default the newest valid signing key.
+    """
     payload = validate_receipt_payload(
         {
             "from": signer_keys.node_id,
@@ -83,7 +89,13 @@ def make_receipt(
             "reason_code": reason_code,
         }
     )
-    key = signer_keys.current("sig", now)
+    if signing_kid is None:
+        key = signer_keys.current("sig", now)
+    else:
+        named = signer_keys.get(signing_kid, "sig")
+        if named is None or not named.is_valid_at(now):
+            raise KeySelectionError(f"signing key {signing_kid} is unknown or not valid at {now}")
+        key = named
     return jose.sign_jws(canonical_json(payload), key, jose.RECEIPT_TYP)
 
 
@@ -117,18 +129,24 @@ class VerifiedReceipt:
 
 
 def verify_receipt(
-    token: str | bytes, *, sender_anchor: PeerAnchor, expected_digest: str
+    token: str | bytes, *, sender_anchor: PeerAnchor, expected_digest: str | Collection[str]
 ) -> VerifiedReceipt:
     """Verify a receipt from the peer in ``sender_anchor`` for our envelope.
 
     ``sender_anchor`` is the anchor of the receipt's *signer* (the peer we sent
     to). The signing key must have been valid at the receipt's ``iat``.
+    ``expected_digest`` may be several digests: a message re-sealed after its
+    first token went stale has one digest per token, and the peer answers a
+    re-sent message with the receipt it gave the first copy it accepted.
     """
     raw = jose.token_bytes(token)
     signed = verify_signed(raw, anchor=sender_anchor, typ=jose.RECEIPT_TYP)
     payload = validate_receipt_payload(signed.payload)
     check_sender(payload, sender_anchor)
     signed.key.check_valid_at(payload["iat"])
-    if not hmac.compare_digest(payload["envelope_digest"], expected_digest):
+    expected = [expected_digest] if isinstance(expected_digest, str) else list(expected_digest)
+    # Compare against every candidate (no early exit): timing says nothing about which matched.
+    matches = [hmac.compare_digest(payload["envelope_digest"], one) for one in expected]
+    if not any(matches):
         raise DigestMismatch("receipt acknowledges a different envelope")
     return VerifiedReceipt(payload, signed.key.kid, digest(raw))

@@ -51,6 +51,18 @@ def test_error_codes_are_unique_and_stable():
         "future_iat",
         "invalid_payload",
         "digest_mismatch",
+        "lifetime_too_long",
+        "too_old",
+        "unknown_type",
+        "unknown_schema_version",
+        "schema_invalid",
+        "bad_reply",
+        "handler_refused",
+        "bundle_truncated",
+        "bundle_malformed",
+        "bundle_item_missing",
+        "bundle_item_extra",
+        "bundle_item_altered",
     }
     for code, cls in core.ERROR_CODES.items():
         assert cls.code == code
