@@ -54,3 +54,53 @@ def validate_text_list(value) -> None:
         raise ValidationError(_("Give a list of names."), code="invalid_list")
     if any(len(v) > 100 for v in value):
         raise ValidationError(_("Each name may have at most 100 characters."), code="too_long")
+
+
+LANGUAGE_LEVELS = ("native", "fluent", "working", "basic")
+
+
+def validate_language_levels(value) -> None:
+    """A list of ``{"code": "km", "level": "native"}``, each language once."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, dict) and set(v) == {"code", "level"} for v in value
+    ):
+        raise ValidationError(
+            _("Give each language as a code and a level."), code="invalid_languages"
+        )
+    validate_language_codes([v["code"] for v in value])
+    bad = [str(v["level"]) for v in value if v["level"] not in LANGUAGE_LEVELS]
+    if bad:
+        raise ValidationError(
+            _("Unknown language level: %(levels)s."),
+            code="unknown_level",
+            params={"levels": ", ".join(bad)},
+        )
+
+
+_WECHAT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{5,19}$")
+_TELEGRAM = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
+
+
+def validate_wechat(value: str) -> None:
+    # WeChat IDs: 6-20 letters, digits, "_" or "-", starting with a letter; or a phone number.
+    if value.startswith("+"):
+        validate_phone(value)
+    elif not _WECHAT.match(value):
+        raise ValidationError(
+            _("A WeChat ID has 6 to 20 letters, digits, - or _, and starts with a letter."),
+            code="invalid_wechat",
+        )
+
+
+def validate_telegram(value: str) -> None:
+    if value.startswith("+"):
+        validate_phone(value)
+    elif not _TELEGRAM.match(value):
+        raise ValidationError(
+            _("Give a Telegram username such as @consular_pp, or a phone number."),
+            code="invalid_telegram",
+        )
+
+
+def validate_country_code(value: str) -> None:
+    validate_country_codes([value])
