@@ -18,6 +18,7 @@ _UNIT_FIELDS = (
     "name_possible_min",
     "token_floor",
     "token_near",
+    "vowel_variant_credit",
     "weight_name",
     "weight_birth",
     "weight_sex",
@@ -25,7 +26,6 @@ _UNIT_FIELDS = (
 )
 _NON_NEGATIVE_FLOATS = ("missing_part_weight", "conflict_part_weight", "birth_max_gap_years")
 _POSITIVE_INTS = ("max_name_tokens", "max_merge_tokens", "max_spellings")
-_NON_NEGATIVE_INTS = ("age_tolerance_years",)
 _BOOLS = ("sex_mismatch_is_veto", "match_requires_birth")
 
 
@@ -33,9 +33,10 @@ _BOOLS = ("sex_mismatch_is_veto", "match_requires_birth")
 class MatchConfig:
     """Settings for :func:`compare_names` and :func:`compare_people`.
 
-    The defaults are deliberately conservative: a ``'match'`` needs at least two agreeing
-    name parts, no conflicting part and an overlapping birth range, because common Khmer
-    names (Chan Sokha, Sok Srey...) are shared by many different people.
+    The defaults are deliberately conservative: a ``'match'`` needs at least two name parts
+    with equal phonetic keys, no part that is merely similar or conflicting, and an
+    overlapping birth range, because common Khmer names (Chan Sokha, Sok Srey...) are shared
+    by many different people. Everything weaker is at most ``'possible'``: a human decides.
     """
 
     #: Combined score at or above which a pair may be a ``'match'`` (other gates permitting).
@@ -48,8 +49,10 @@ class MatchConfig:
     name_possible_min: float = 0.7
     #: Phonetic-key similarity below which two name parts get no credit at all.
     token_floor: float = 0.8
-    #: Similarity at or above which two name parts count as the same name spelled differently.
-    token_near: float = 0.88
+    #: Similarity at or above which two name parts are "close" (likely typo; review only).
+    token_near: float = 0.85
+    #: Credit for parts differing only in a commonly confused vowel (Pich/Pech; review only).
+    vowel_variant_credit: float = 0.75
     #: Cost of a name part present in only one record (records are often incomplete).
     missing_part_weight: float = 0.3
     #: Cost of name parts left unmatched on both sides (they contradict each other).
@@ -58,8 +61,6 @@ class MatchConfig:
     weight_birth: float = 0.25
     weight_sex: float = 0.1
     weight_nationality: float = 0.05
-    #: "About 24" becomes ages 22..26 with the default of 2.
-    age_tolerance_years: int = 2
     #: Birth ranges further apart than this veto the pair.
     birth_max_gap_years: float = 3.0
     #: Recorded sex differs (both known): veto. Set False where data entry is unreliable.
@@ -70,7 +71,7 @@ class MatchConfig:
     max_name_tokens: int = 6
     #: How many adjacent parts may be joined ("Sok Kha" = "Sokha").
     max_merge_tokens: int = 3
-    #: Alternative spellings kept per name part (Chinese readings, Khmer readings).
+    #: Alternative keys tried per name part or joined parts (Chinese and Khmer readings).
     max_spellings: int = 12
 
     def __post_init__(self) -> None:
@@ -80,8 +81,6 @@ class MatchConfig:
             _check_float(name, getattr(self, name), upper=math.inf)
         for name in _POSITIVE_INTS:
             _check_int(name, getattr(self, name), minimum=1)
-        for name in _NON_NEGATIVE_INTS:
-            _check_int(name, getattr(self, name), minimum=0)
         for name in _BOOLS:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool")

@@ -34,6 +34,7 @@ from .text import dedupe
 Series = Literal["a", "o"]
 
 COENG = "\u17d2"
+_RO = "\u179a"
 
 # consonant -> (reading as initial, reading as final, series)
 _CONSONANTS: dict[str, tuple[str, str, Series]] = {
@@ -240,6 +241,9 @@ def _clusters(word: str) -> list[_Cluster]:
         elif clusters and ch not in _IGNORED:
             clusters[-1].signs.add(ch)
         i += 1
+    for cluster in clusters:
+        # Subscript RO is pronounced last whatever the typing order (ស្រ្តី = ស្ត្រី "strei").
+        cluster.subs.sort(key=lambda sub: sub == _RO)
     return [c for c in clusters if TOANDAKHIAT not in c.signs]
 
 

@@ -39,18 +39,21 @@ def char_script(ch: str) -> Script:
         return "han"
     if ch.isascii() and ch.isalpha():
         return "latin"
-    if ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN"):
+    if ch.isalpha() and "LATIN" in unicodedata.name(ch, ""):
         return "latin"
     return "other"
 
 
 def clean_text(text: str) -> str:
-    """NFC-normalise, turn invisible separators into spaces, drop joiners, squeeze spaces.
+    """NFKC-normalise, turn invisible separators into spaces, drop joiners, squeeze spaces.
+
+    NFKC folds full-width Latin (ＣＨＡＮ from Chinese keyboards) and CJK compatibility
+    ideographs onto the ordinary characters.
 
     Interpuncts are kept (they carry information: the part boundary in 索卡·占).
     Idempotent, never raises on any ``str``.
     """
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFKC", text)
     out = []
     for ch in text:
         if ch in _SPACE_LIKE:
