@@ -1,17 +1,43 @@
-"""REST endpoints for persons. Personal fields appear only for roles that may see them."""
+"""REST endpoints for persons, screenings and cases, with the same access rules as the UI.
+
+Personal fields appear only for roles that may see them, and every display of them is
+audited. One input and one output serializer per endpoint; one endpoint per workflow action.
+"""
 
 from __future__ import annotations
 
+import json
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
+from ctip.accounts.models import User
 from ctip.audit.services import audit_view
-from ctip.cases import selectors, services
-from ctip.cases.models import Person, Sex
+from ctip.cases import formdefs, selectors, services
+from ctip.cases.idform import language_of
+from ctip.cases.models import (
+    ConsentDecision,
+    ConsentPurpose,
+    DataCategory,
+    DocumentType,
+    HowGiven,
+    Person,
+    Screening,
+    ScreeningResult,
+    ScreeningSource,
+    ScreeningStatus,
+    Sex,
+    Stage,
+    Track,
+)
 from ctip.core.api import ErrorSerializer
 
 ERRORS = {
@@ -20,6 +46,20 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="Signed in, but two-factor or role missing"),
     404: OpenApiResponse(ErrorSerializer, description="Missing, or not yours to see"),
 }
+NATIONALITIES = ["", "KH", "CN", "XX"]
+
+
+def _validation(exc: DjangoValidationError) -> ValidationError:
+    if hasattr(exc, "error_dict"):
+        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
+    return ValidationError({"non_field_errors": [str(m) for m in exc.messages]})
+
+
+def _lang(request) -> str:
+    return language_of(translation.get_language())
+
+
+# --- Persons ------------------------------------------------------------------------------
 
 
 class PersonOutSerializer(serializers.Serializer):
@@ -29,6 +69,8 @@ class PersonOutSerializer(serializers.Serializer):
     sex = serializers.CharField()
     birth = serializers.CharField(source="birth_display")
     nationality = serializers.CharField()
+    document_type = serializers.CharField()
+    origin_province = serializers.CharField()
     created_at = serializers.DateTimeField()
     name_km = serializers.CharField(required=False, allow_null=True)
     name_zh = serializers.CharField(required=False, allow_null=True)
@@ -37,6 +79,8 @@ class PersonOutSerializer(serializers.Serializer):
     document_number = serializers.CharField(required=False, allow_null=True)
     contact = serializers.CharField(required=False, allow_null=True)
     place_of_origin = serializers.CharField(required=False, allow_null=True)
+    origin_code = serializers.CharField(required=False, allow_null=True)
+    family_contacts = serializers.CharField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_null=True)
 
     def __init__(self, *args, show_pii: bool, **kwargs):
@@ -51,9 +95,14 @@ class PersonInSerializer(serializers.Serializer):
     name_zh = serializers.CharField(required=False, allow_blank=True, max_length=200)
     name_latin = serializers.CharField(required=False, allow_blank=True, max_length=200)
     aliases = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    document_type = serializers.ChoiceField(
+        choices=["", *DocumentType.values], required=False, default=""
+    )
     document_number = serializers.CharField(required=False, allow_blank=True, max_length=60)
     contact = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    family_contacts = serializers.CharField(required=False, allow_blank=True, max_length=500)
     place_of_origin = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    origin_code = serializers.CharField(required=False, allow_blank=True, max_length=12)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     sex = serializers.ChoiceField(choices=Sex.choices, default=Sex.UNKNOWN)
     birth_year = serializers.IntegerField(
@@ -66,9 +115,14 @@ class PersonInSerializer(serializers.Serializer):
     age_estimate = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=120
     )
-    nationality = serializers.ChoiceField(
-        choices=["", "KH", "CN", "XX"], required=False, default=""
-    )
+    nationality = serializers.ChoiceField(choices=NATIONALITIES, required=False, default="")
+
+    def validate_origin_code(self, value):
+        from ctip.cases.places import place
+
+        if value and place(value) is None:
+            raise serializers.ValidationError("Unknown place code (see the reference places).")
+        return value
 
     def validate(self, attrs):
         if not any(attrs.get(f) for f in ("name_km", "name_zh", "name_latin")):
@@ -84,6 +138,10 @@ class PersonInSerializer(serializers.Serializer):
         return attrs
 
 
+class PersonUpdateInSerializer(PersonInSerializer):
+    """The whole person is sent again (fields left out are cleared)."""
+
+
 def _out(request, objects, many=False):
     show = permissions.sees_pii(request.user)
     if show:
@@ -95,7 +153,7 @@ def _out(request, objects, many=False):
 @extend_schema(
     methods=["GET"],
     operation_id="persons_list",
-    parameters=[OpenApiParameter("q", str, description="exact name or document search")],
+    parameters=[OpenApiParameter("q", str, description="name in any script, or document number")],
     responses={200: PersonOutSerializer(many=True, show_pii=True), **ERRORS},
 )
 @extend_schema(
@@ -127,12 +185,538 @@ persons.ctip_permission = ("person", permissions.VIEW)
 
 
 @extend_schema(
-    operation_id="persons_retrieve", responses={200: PersonOutSerializer(show_pii=True), **ERRORS}
+    methods=["GET"],
+    operation_id="persons_retrieve",
+    responses={200: PersonOutSerializer(show_pii=True), **ERRORS},
 )
-@api_view(["GET"])
+@extend_schema(
+    methods=["PUT"],
+    operation_id="persons_update",
+    request=PersonUpdateInSerializer,
+    responses={200: PersonOutSerializer(show_pii=True), **ERRORS},
+)
+@api_view(["GET", "PUT"])
 def person_detail(request, pk):
+    if request.method == "PUT":
+        person = selectors.access_person(
+            request.user, pk, action=permissions.CHANGE, request=request
+        )
+        serializer = PersonUpdateInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        person = services.person_update(
+            user=request.user, person=person, data=services.PersonInput(**data), request=request
+        )
+        return Response(_out(request, person))
     person = selectors.access_person(request.user, pk, request=request)
     return Response(_out(request, person))
 
 
 person_detail.ctip_permission = ("person", permissions.VIEW)
+
+
+# --- Screenings ---------------------------------------------------------------------------
+
+
+class ScreeningOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    person = serializers.UUIDField(source="person_id")
+    owner_agency = serializers.CharField(source="owner_agency.code")
+    form_version = serializers.CharField(source="form_version.version")
+    form_sha256 = serializers.CharField(source="form_version.sha256")
+    status = serializers.ChoiceField(choices=ScreeningStatus.choices)
+    source = serializers.ChoiceField(choices=ScreeningSource.choices)
+    result = serializers.CharField()
+    child = serializers.BooleanField(allow_null=True)
+    interview_date = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    answers = serializers.DictField(required=False)
+    reasons = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def _screening_out(request, screenings, many=False, detail=False):
+    show = permissions.sees_pii(request.user)
+    items = list(screenings) if many else [screenings]
+    rows = []
+    for s in items:
+        row = {
+            "id": s.pk,
+            "reference": s.reference,
+            "person_id": s.person_id,
+            "owner_agency": s.owner_agency,
+            "form_version": s.form_version,
+            "status": s.status,
+            "source": s.source,
+            "result": s.result,
+            "child": s.child,
+            "interview_date": s.interview_date,
+            "created_at": s.created_at,
+            "submitted_at": s.submitted_at,
+        }
+        if detail and show:
+            row["answers"] = services.screening_answers(s)
+            score = services.screening_score(s)
+            if score is not None:
+                definition = formdefs.definition_of(s.form_version)
+                row["reasons"] = score.reasons(definition, _lang(request))
+        rows.append(row)
+    if detail and show:
+        audit_view(actor=request.user, objects=items, fields=Screening.PII_FIELDS, request=request)
+    data = ScreeningOutSerializer(rows, many=True).data
+    return data if many else data[0]
+
+
+class ScreeningInSerializer(serializers.Serializer):
+    person = serializers.UUIDField()
+    source = serializers.ChoiceField(choices=ScreeningSource.choices, default="device")
+    answers = serializers.DictField(default=dict)
+    submit = serializers.BooleanField(default=False)
+
+
+class ScreeningDraftInSerializer(serializers.Serializer):
+    answers = serializers.DictField()
+
+
+class ScreeningSubmitInSerializer(serializers.Serializer):
+    answers = serializers.DictField(required=False)
+
+
+class FormOutSerializer(serializers.Serializer):
+    form_id = serializers.CharField()
+    version = serializers.CharField()
+    sha256 = serializers.CharField()
+    definition = serializers.DictField()
+
+
+def _submit(request, screening, answers):
+    try:
+        return services.screening_submit(
+            user=request.user,
+            screening=screening,
+            raw=answers,
+            lang=_lang(request),
+            request=request,
+        )
+    except services.FormErrors as exc:
+        raise ValidationError(exc.fields) from None
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="screenings_list",
+    parameters=[
+        OpenApiParameter("result", str, enum=ScreeningResult.values),
+        OpenApiParameter("status", str, enum=ScreeningStatus.values),
+        OpenApiParameter("person", str, description="person id"),
+    ],
+    responses={200: ScreeningOutSerializer(many=True), **ERRORS},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="screenings_create",
+    request=ScreeningInSerializer,
+    responses={201: ScreeningOutSerializer, **ERRORS},
+)
+@api_view(["GET", "POST"])
+def screenings(request):
+    user = request.user
+    if request.method == "POST":
+        permissions.require(user, "screening", permissions.CREATE, request=request)
+        serializer = ScreeningInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            person = selectors.access_person(user, data["person"], request=request)
+        except permissions.NotFound:
+            raise ValidationError({"person": ["No such person."]}) from None
+        screening = services.screening_start(
+            user=user, person=person, source=data["source"], request=request
+        )
+        if data["submit"]:
+            screening = _submit(request, screening, data["answers"])
+        elif data["answers"]:
+            services.screening_save_draft(
+                user=user, screening=screening, raw=data["answers"], lang=_lang(request)
+            )
+        return Response(_screening_out(request, screening, detail=True), status=201)
+    permissions.require(user, "screening", permissions.VIEW, request=request)
+    person = None
+    if request.query_params.get("person"):
+        try:
+            person = selectors.access_person(user, request.query_params["person"])
+        except permissions.NotFound:
+            person = Person(pk=None)
+    qs = selectors.screening_list(
+        user=user,
+        result=request.query_params.get("result", ""),
+        status=request.query_params.get("status", ""),
+        person=person,
+    )
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(qs, request)
+    return paginator.get_paginated_response(_screening_out(request, page, many=True))
+
+
+screenings.ctip_permission = ("screening", permissions.VIEW)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="screenings_retrieve",
+    responses={200: ScreeningOutSerializer, **ERRORS},
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="screenings_update_draft",
+    request=ScreeningDraftInSerializer,
+    responses={200: ScreeningOutSerializer, **ERRORS},
+)
+@api_view(["GET", "PATCH"])
+def screening_detail(request, pk):
+    if request.method == "PATCH":
+        screening = selectors.access_screening(
+            request.user, pk, action=permissions.CHANGE, request=request
+        )
+        serializer = ScreeningDraftInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        merged = {**services.screening_answers(screening), **serializer.validated_data["answers"]}
+        try:
+            result = services.screening_save_draft(
+                user=request.user,
+                screening=screening,
+                raw=merged,
+                lang=_lang(request),
+                request=request,
+            )
+        except DjangoValidationError as exc:
+            raise _validation(exc) from None
+        if result.errors:
+            raise ValidationError(result.errors)
+        return Response(_screening_out(request, screening, detail=True))
+    screening = selectors.access_screening(request.user, pk, request=request)
+    return Response(_screening_out(request, screening, detail=True))
+
+
+screening_detail.ctip_permission = ("screening", permissions.VIEW)
+
+
+@extend_schema(
+    operation_id="screenings_submit",
+    request=ScreeningSubmitInSerializer,
+    responses={200: ScreeningOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def screening_submit(request, pk):
+    screening = selectors.access_screening(
+        request.user, pk, action=permissions.CHANGE, request=request
+    )
+    serializer = ScreeningSubmitInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    answers = serializer.validated_data.get("answers")
+    if answers is not None:
+        answers = {**services.screening_answers(screening), **answers}
+    screening = _submit(request, screening, answers)
+    return Response(_screening_out(request, screening, detail=True))
+
+
+screening_submit.ctip_permission = ("screening", permissions.CHANGE)
+
+
+@extend_schema(operation_id="screenings_form", responses={200: FormOutSerializer, **ERRORS})
+@api_view(["GET"])
+def screening_form(request):
+    """The current identification form definition, with its hash (compare across nodes)."""
+    permissions.require(request.user, "screening", permissions.VIEW, request=request)
+    definition = formdefs.current_definition()
+    return Response(
+        FormOutSerializer(
+            {
+                "form_id": definition.form_id,
+                "version": definition.version,
+                "sha256": definition.sha256,
+                "definition": json.loads(definition.canonical_json()),
+            }
+        ).data
+    )
+
+
+screening_form.ctip_permission = ("screening", permissions.VIEW)
+
+
+# --- Cases --------------------------------------------------------------------------------
+
+
+class CaseOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    person = serializers.UUIDField(source="person_id")
+    screening = serializers.UUIDField(source="screening_id", allow_null=True)
+    owner_agency = serializers.CharField(source="owner_agency.code")
+    track = serializers.ChoiceField(choices=Track.choices)
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    stage_entered_at = serializers.DateTimeField()
+    stage_due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.SerializerMethodField()
+    assigned_to = serializers.CharField(source="assigned_to.username", allow_null=True)
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closure_reason = serializers.CharField()
+
+    def get_overdue(self, case) -> bool:
+        return case.is_overdue()
+
+
+class CaseInSerializer(serializers.Serializer):
+    person = serializers.UUIDField()
+    screening = serializers.UUIDField(required=False, allow_null=True)
+    track = serializers.ChoiceField(choices=Track.choices)
+
+
+class CaseUpdateInSerializer(serializers.Serializer):
+    assigned_to = serializers.CharField(help_text="username of a caseworker of the agency")
+
+
+class CaseAdvanceInSerializer(serializers.Serializer):
+    pass
+
+
+class EventOutSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    details = serializers.DictField()
+
+
+class ConsentInSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=ConsentDecision.choices)
+    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    recipient_country = serializers.ChoiceField(choices=["KH", "CN"])
+    recipient_agency = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    data_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=DataCategory.choices), allow_empty=True
+    )
+    given_on = serializers.DateField()
+    expires_on = serializers.DateField(required=False, allow_null=True)
+    how_given = serializers.ChoiceField(choices=HowGiven.choices)
+    language = serializers.CharField(max_length=10)
+    interpreter_used = serializers.BooleanField(default=False)
+    interpreter_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ConsentOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    decision = serializers.CharField()
+    purpose = serializers.CharField()
+    recipient_country = serializers.CharField()
+    data_categories = serializers.ListField(child=serializers.CharField())
+    given_on = serializers.DateField()
+    expires_on = serializers.DateField(allow_null=True)
+
+
+class ReferralInSerializer(serializers.Serializer):
+    service = serializers.UUIDField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ReferralOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    service = serializers.UUIDField(source="service_id")
+    need = serializers.CharField()
+    status = serializers.CharField()
+    cross_border = serializers.BooleanField()
+    referred_at = serializers.DateTimeField()
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="cases_list",
+    parameters=[
+        OpenApiParameter("stage", str, enum=Stage.values),
+        OpenApiParameter("overdue", bool),
+        OpenApiParameter("mine", bool, description="assigned to me"),
+        OpenApiParameter("closed", bool, description="include closed cases"),
+        OpenApiParameter("q", str, description="case reference, or a name in any script"),
+    ],
+    responses={200: CaseOutSerializer(many=True), **ERRORS},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="cases_create",
+    request=CaseInSerializer,
+    responses={201: CaseOutSerializer, **ERRORS},
+)
+@api_view(["GET", "POST"])
+def cases(request):
+    user = request.user
+    if request.method == "POST":
+        permissions.require(user, "case", permissions.CREATE, request=request)
+        serializer = CaseInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            person = selectors.access_person(user, data["person"], request=request)
+            screening = (
+                selectors.access_screening(user, data["screening"], request=request)
+                if data.get("screening")
+                else None
+            )
+        except permissions.NotFound:
+            raise ValidationError({"person": ["No such person or screening."]}) from None
+        try:
+            case = services.case_open(
+                user=user,
+                person=person,
+                screening=screening,
+                track=data["track"],
+                request=request,
+            )
+        except DjangoValidationError as exc:
+            raise _validation(exc) from None
+        return Response(CaseOutSerializer(case).data, status=201)
+    permissions.require(user, "case", permissions.VIEW, request=request)
+    params = request.query_params
+    qs = selectors.case_list(
+        user=user,
+        stage=params.get("stage", ""),
+        overdue=params.get("overdue") in ("1", "true"),
+        mine=params.get("mine") in ("1", "true"),
+        include_closed=params.get("closed") in ("1", "true"),
+        query=params.get("q", "")[:200],
+    )
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(qs, request)
+    return paginator.get_paginated_response(CaseOutSerializer(page, many=True).data)
+
+
+cases.ctip_permission = ("case", permissions.VIEW)
+
+
+@extend_schema(
+    methods=["GET"], operation_id="cases_retrieve", responses={200: CaseOutSerializer, **ERRORS}
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="cases_update",
+    request=CaseUpdateInSerializer,
+    responses={200: CaseOutSerializer, **ERRORS},
+)
+@api_view(["GET", "PATCH"])
+def case_detail(request, pk):
+    if request.method == "PATCH":
+        case = selectors.access_case(request.user, pk, action=permissions.CHANGE, request=request)
+        serializer = CaseUpdateInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignee = User.objects.filter(
+            username=serializer.validated_data["assigned_to"], agency=case.owner_agency
+        ).first()
+        if assignee is None:
+            raise ValidationError({"assigned_to": ["No such caseworker in the case's agency."]})
+        try:
+            case = services.case_assign(
+                user=request.user, case=case, assignee=assignee, request=request
+            )
+        except DjangoValidationError as exc:
+            raise _validation(exc) from None
+        return Response(CaseOutSerializer(case).data)
+    case = selectors.access_case(request.user, pk, request=request)
+    return Response(CaseOutSerializer(case).data)
+
+
+case_detail.ctip_permission = ("case", permissions.VIEW)
+
+
+@extend_schema(
+    operation_id="cases_advance",
+    request=CaseAdvanceInSerializer,
+    responses={200: CaseOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def case_advance(request, pk):
+    """Move the case to its next SOP stage (cross-border stages need the person's consent)."""
+    case = selectors.access_case(request.user, pk, action=permissions.CHANGE, request=request)
+    try:
+        case = services.case_advance(user=request.user, case=case, request=request)
+    except services.ConsentBlocked as exc:
+        raise PermissionDenied(str(exc)) from None
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from None
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(CaseOutSerializer(case).data)
+
+
+case_advance.ctip_permission = ("case", permissions.CHANGE)
+
+
+@extend_schema(
+    operation_id="cases_timeline", responses={200: EventOutSerializer(many=True), **ERRORS}
+)
+@api_view(["GET"])
+def case_timeline(request, pk):
+    case = selectors.access_case(request.user, pk, request=request)
+    return Response(EventOutSerializer(selectors.case_timeline(case), many=True).data)
+
+
+case_timeline.ctip_permission = ("case", permissions.VIEW)
+
+
+@extend_schema(
+    operation_id="cases_consents_create",
+    request=ConsentInSerializer,
+    responses={201: ConsentOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def case_consents(request, pk):
+    case = selectors.access_case(request.user, pk, action=permissions.CHANGE, request=request)
+    serializer = ConsentInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = dict(serializer.validated_data)
+    data["data_categories"] = tuple(data["data_categories"])
+    try:
+        consent = services.consent_record(
+            user=request.user, case=case, data=services.ConsentInput(**data), request=request
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(ConsentOutSerializer(consent).data, status=201)
+
+
+case_consents.ctip_permission = ("case", permissions.CHANGE)
+
+
+@extend_schema(
+    operation_id="cases_referrals_create",
+    request=ReferralInSerializer,
+    responses={201: ReferralOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def case_referrals(request, pk):
+    from ctip.directory.models import Service
+
+    case = selectors.access_case(request.user, pk, action=permissions.CHANGE, request=request)
+    serializer = ReferralInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    service = Service.objects.filter(pk=serializer.validated_data["service"]).first()
+    if service is None:
+        raise ValidationError({"service": ["No such registered service."]})
+    try:
+        referral = services.referral_create(
+            user=request.user,
+            case=case,
+            service=service,
+            note=serializer.validated_data.get("note", ""),
+            request=request,
+        )
+    except services.ConsentBlocked as exc:
+        raise PermissionDenied(str(exc)) from None
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(ReferralOutSerializer(referral).data, status=201)
+
+
+case_referrals.ctip_permission = ("case", permissions.CHANGE)

@@ -1,12 +1,25 @@
-"""Reads of persons, always through the acting user's permissions."""
+"""Reads of persons, screenings and cases, always through the acting user's permissions."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from ctip.accounts import permissions
-from ctip.cases.models import Person
-from ctip.core.crypto import index_token
+from ctip.cases.models import (
+    Approval,
+    ApprovalKind,
+    ApprovalStatus,
+    Case,
+    CaseEvent,
+    Person,
+    Referral,
+    Screening,
+)
+from ctip.cases.search import query_alternatives
 
 
 def person_list(*, user, query: str = "") -> QuerySet[Person]:
@@ -17,8 +30,16 @@ def person_list(*, user, query: str = "") -> QuerySet[Person]:
         if not permissions.sees_pii(user):
             # Searching by name is itself a use of personal data.
             return qs.none()
-        for token in person_query_tokens(query):
-            qs = qs.filter(search_tokens__contains=f" {token} ")
+        qs = filter_by_name(qs, query)
+    return qs
+
+
+def filter_by_name(qs: QuerySet, query: str, prefix: str = "") -> QuerySet:
+    """Every name part typed must match one of the person's tokens (any script)."""
+    for alternatives in query_alternatives(query):
+        qs = qs.filter(
+            reduce(or_, (Q(**{f"{prefix}search_tokens__contains": f" {t} "}) for t in alternatives))
+        )
     return qs
 
 
@@ -33,5 +54,139 @@ def access_person(user, pk, *, action: str = permissions.VIEW, request=None) -> 
     )
 
 
-def person_query_tokens(query: str) -> list[str]:
-    return [index_token(word, "person.name") for word in query.split()]
+# --- Screenings ---------------------------------------------------------------------------
+
+
+def screening_list(*, user, result: str = "", status: str = "", person=None) -> QuerySet[Screening]:
+    qs = permissions.scope(
+        user,
+        "screening",
+        Screening.objects.select_related("person", "owner_agency", "form_version", "data_key"),
+    )
+    if result:
+        qs = qs.filter(result=result)
+    if status:
+        qs = qs.filter(status=status)
+    if person is not None:
+        qs = qs.filter(person=person)
+    return qs
+
+
+def access_screening(user, pk, *, action: str = permissions.VIEW, request=None) -> Screening:
+    return permissions.access(
+        user,
+        "screening",
+        Screening.objects.select_related("person", "owner_agency", "form_version", "data_key"),
+        pk,
+        action,
+        request=request,
+    )
+
+
+# --- Cases --------------------------------------------------------------------------------
+
+
+def _cases(user, action=permissions.VIEW) -> QuerySet[Case]:
+    return permissions.scope(
+        user,
+        "case",
+        Case.objects.select_related("person", "person__data_key", "owner_agency", "assigned_to"),
+        action,
+    )
+
+
+def case_list(
+    *,
+    user,
+    stage: str = "",
+    overdue: bool = False,
+    mine: bool = False,
+    include_closed: bool = False,
+    query: str = "",
+) -> QuerySet[Case]:
+    qs = _cases(user)
+    if not include_closed:
+        qs = qs.filter(closed_at__isnull=True)
+    if stage:
+        qs = qs.filter(stage=stage)
+    if overdue:
+        qs = qs.filter(stage_due_at__lt=timezone.now(), closed_at__isnull=True).order_by(
+            "stage_due_at"
+        )
+    if mine:
+        qs = qs.filter(assigned_to=user)
+    if query:
+        if not permissions.sees_pii(user):
+            return qs.none()
+        reference = query.strip().upper()
+        by_name = filter_by_name(qs, query, prefix="person__")
+        qs = qs.filter(Q(reference=reference) | Q(pk__in=by_name.values("pk")))
+    return qs
+
+
+def overdue_cases(*, user) -> QuerySet[Case]:
+    return case_list(user=user, overdue=True)
+
+
+def access_case(user, pk, *, action: str = permissions.VIEW, request=None) -> Case:
+    return permissions.access(
+        user,
+        "case",
+        Case.objects.select_related(
+            "person", "person__data_key", "owner_agency", "assigned_to", "screening", "data_key"
+        ),
+        pk,
+        action,
+        request=request,
+    )
+
+
+def case_timeline(case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor").order_by("at")
+
+
+# --- Approvals and referrals --------------------------------------------------------------
+
+
+def approvals_to_decide(*, user) -> QuerySet[Approval]:
+    """Pending requests of the supervisor's agency, except their own."""
+    if not permissions.can(user, "case", "approve") or not user.agency_id:
+        return Approval.objects.none()
+    return (
+        Approval.objects.filter(owner_agency=user.agency, status=ApprovalStatus.PENDING)
+        .exclude(requested_by=user)
+        .select_related("case", "requested_by", "data_key")
+    )
+
+
+def dpo_review_queue(*, user) -> QuerySet[Approval]:
+    """Approved consent overrides and emergency accesses the DPO has not reviewed yet."""
+    if not permissions.can(user, "case", "review"):
+        return Approval.objects.none()
+    return (
+        Approval.objects.filter(
+            kind__in=[ApprovalKind.CONSENT_OVERRIDE, ApprovalKind.BREAK_GLASS],
+            status=ApprovalStatus.APPROVED,
+            reviewed_at__isnull=True,
+        )
+        .select_related("case", "requested_by", "decided_by", "data_key", "owner_agency")
+        .order_by("decided_at")
+    )
+
+
+def access_approval(user, pk, *, request=None) -> Approval:
+    """A request the user may decide (supervisor) or review (DPO); else one NotFound."""
+    for candidate in (approvals_to_decide(user=user), dpo_review_queue(user=user)):
+        found = candidate.filter(pk=pk).first()
+        if found is not None:
+            return found
+    raise permissions.deny(user, "approval", permissions.VIEW, pk, request)
+
+
+def referrals_received(*, user) -> QuerySet[Referral]:
+    """Referrals to services that the user's agency provides."""
+    if not user.agency_id or not permissions.can(user, "case", permissions.VIEW):
+        return Referral.objects.none()
+    return Referral.objects.filter(service__provider_id=user.agency_id).select_related(
+        "service", "case"
+    )
