@@ -43,6 +43,23 @@ def localized(obj, field: str) -> str:
     return value or getattr(obj, f"{field}_en", "")
 
 
+def names_in_scripts(obj, field: str = "name") -> list[tuple[str, str]]:
+    """(HTML lang, text) of the entry's name in each script it has, the active one first."""
+    current = localized(obj, field)
+    items = [
+        (lang, getattr(obj, f"{field}_{suffix}"))
+        for lang, suffix in (("km", "km"), ("zh-Hans", "zh_hans"), ("en", "en"))
+        if getattr(obj, f"{field}_{suffix}")
+    ]
+    return sorted(items, key=lambda item: item[1] != current)
+
+
+def language_names(codes) -> list[str]:
+    from ctip.directory.codes import language_name
+
+    return [language_name(code) for code in codes]
+
+
 class ServiceType(models.TextChoices):
     SHELTER = "shelter", _("Shelter")
     MEDICAL = "medical", _("Medical care")
@@ -229,6 +246,30 @@ class Service(DirectoryEntry):
     @property
     def is_shelter(self) -> bool:
         return self.service_type == ServiceType.SHELTER
+
+    @property
+    def names(self) -> list[tuple[str, str]]:
+        return names_in_scripts(self)
+
+    @property
+    def language_labels(self) -> list[str]:
+        return language_names(self.languages)
+
+    @property
+    def serves_labels(self) -> list[str]:
+        return [
+            str(label)
+            for flag, label in (
+                (self.serves_women, _("women")),
+                (self.serves_men, _("men")),
+                (self.serves_children, _("children")),
+            )
+            if flag
+        ]
+
+    @property
+    def registration_overdue(self) -> bool:
+        return bool(self.renewal_due and self.renewal_due < timezone.localdate())
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
@@ -536,6 +577,10 @@ class AssessmentScore(models.Model):
             )
 
     @property
+    def label(self) -> str:
+        return self.assessment.checklist.scale_label(self.score)
+
+    @property
     def below_pass_mark(self) -> bool:
         return self.score is not None and self.score < self.assessment.checklist.pass_mark
 
@@ -764,6 +809,26 @@ class FocalPerson(DirectoryEntry):
     def is_current(self) -> bool:
         today = timezone.localdate()
         return self.appointed_on <= today and (self.ends_on is None or self.ends_on >= today)
+
+    @property
+    def names(self) -> list[tuple[str, str]]:
+        return names_in_scripts(self)
+
+    @property
+    def language_labels(self) -> list[tuple[str, str]]:
+        """(language, level), both in the reader's language."""
+        levels = dict(LanguageLevel.choices)
+        return [
+            (name, str(levels.get(item["level"], item["level"])))
+            for name, item in zip(
+                language_names([i["code"] for i in self.languages]), self.languages, strict=True
+            )
+        ]
+
+    @property
+    def responsibility_labels(self) -> list[str]:
+        labels = dict(Responsibility.choices)
+        return [str(labels.get(r, r)) for r in self.responsibilities]
 
     def channel_values(self) -> dict[str, str]:
         return {c: getattr(self, c) for c in Channel.values if getattr(self, c)}
