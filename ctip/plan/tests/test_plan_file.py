@@ -173,7 +173,7 @@ activities:
     [
         ('  - number: VII.1\n    text: {en: "x"}\n', 8, "unknown area VII"),
         ('  - number: I.1\n    text: {en: "again"}\n', 8, "duplicate activity number I.1"),
-        ("  - number: I.2\n    text: {km: \"ក\"}\n", 9, "no English text"),
+        ('  - number: I.2\n    text: {km: "ក"}\n', 9, "no English text"),
         ("  - number: I.2\n", 8, "has no 'text'"),
         ('  - number: I.2\n    text: {en: "x"}\n    agencies: [nobody]\n', 10, "unknown agency"),
     ],
