@@ -361,6 +361,7 @@ class CaseEvent(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField(editable=False)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -369,8 +370,10 @@ class CaseEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["at"]
-        indexes = [models.Index(fields=["case", "at"])]
+        ordering = ["case", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk}"
@@ -469,7 +472,7 @@ class Consent(CaseRecord):
     )
     # Empty: any competent agency of the recipient country.
     recipient_agency = models.CharField(_("recipient agency (code)"), max_length=40, blank=True)
-    data_categories = models.JSONField(_("data categories"), default=list)
+    data_categories = models.JSONField(_("data categories"), default=list, blank=True)
     given_on = models.DateField(_("date"))
     expires_on = models.DateField(_("valid until"), null=True, blank=True)
     how_given = models.CharField(_("how given"), max_length=12, choices=HowGiven.choices)

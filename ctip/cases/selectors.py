@@ -142,7 +142,7 @@ def access_case(user, pk, *, action: str = permissions.VIEW, request=None) -> Ca
 
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
-    return case.events.select_related("actor").order_by("at")
+    return case.events.select_related("actor").order_by("seq")
 
 
 # --- Approvals and referrals --------------------------------------------------------------

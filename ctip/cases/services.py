@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -306,8 +307,16 @@ def other_country() -> str:
     return "CN" if settings.CTIP_NODE == "KH" else "KH"
 
 
-def _event(case: Case, user, kind: str, at=None, **details) -> CaseEvent:
-    event = CaseEvent(case=case, actor=user, kind=kind, at=at or timezone.now(), details=details)
+def _event(case: Case, user, event_kind: str, at=None, **details) -> CaseEvent:
+    last = case.events.aggregate(last=Max("seq"))["last"] or 0
+    event = CaseEvent(
+        case=case,
+        seq=last + 1,
+        actor=user,
+        kind=event_kind,
+        at=at or timezone.now(),
+        details=details,
+    )
     event.full_clean()
     event.save(force_insert=True)
     return event
@@ -953,6 +962,7 @@ def alert_dpo(approval: Approval) -> None:
 def approval_review(*, user, approval: Approval, note: str = "", request=None) -> Approval:
     """The DPO's review after the fact of an approved override or emergency access."""
     permissions.require(user, "case", "review", request=request)
+    approval = Approval.objects.select_for_update().get(pk=approval.pk)
     if not approval.needs_dpo_review or approval.reviewed_at is not None:
         raise ValidationError(_("Nothing to review here."))
     approval.reviewed_by = user

@@ -93,7 +93,7 @@ def clean_answers(
                 continue
             value = _parse(definition, question, raw.get(question.id), lang, today, result)
             if _is_empty(value):
-                if question.required and not draft:
+                if question.required and not draft and question.id not in result.errors:
                     result.add(question.id, definition.message("required", lang))
                 continue
             result.answers[question.id] = value

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
-from ctip.accounts.services import token_create
 from ctip.audit.models import Action, AuditEvent
 from ctip.cases.models import Person
 from ctip.cases.services import PersonInput, person_create, person_set_sealed
+from ctip.cases.tests.conftest import CANARY, api_for
 
 pytestmark = pytest.mark.django_db
-
-CANARY = "Canarysokha Zqxv"
-
-
-@pytest.fixture
-def person_a(caseworker_a):
-    return person_create(
-        user=caseworker_a,
-        data=PersonInput(
-            name_latin=CANARY, name_km="សុខា ចាន់", document_number="N9911", sex="female"
-        ),
-    )
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_create(actor=None, user=user)}")
-    return client
 
 
 def test_owner_agency_sees_record_and_view_is_audited(
