@@ -190,7 +190,12 @@ def _case_reference() -> str:
 
 @transaction.atomic
 def screening_start(
-    *, user, person: Person, source: str = ScreeningSource.DEVICE, request=None
+    *,
+    user,
+    person: Person,
+    source: str = ScreeningSource.DEVICE,
+    external_id: str = "",
+    request=None,
 ) -> Screening:
     permissions.require(user, "screening", permissions.CREATE, request=request)
     row = formdefs.form_version_row()
@@ -203,6 +208,7 @@ def screening_start(
         person=person,
         form_version=row,
         source=source,
+        external_id=external_id[:100],
         answers="{}",
         created_by=user,
         created_at=now,
