@@ -108,7 +108,8 @@ def render_docx(report, labels: dict) -> bytes:
 
     title = doc.add_heading(level=0)
     add_text(title, labels["report"]["en"])
-    add_text(doc.add_paragraph(), labels["report"]["second"], bold=True, size=14)
+    if labels["report"]["second"]:
+        add_text(doc.add_paragraph(), labels["report"]["second"], bold=True, size=14)
     add_text(doc.add_paragraph(), c["title"]["en"])
     add_text(doc.add_paragraph(), c["title"]["second"])
     facts = doc.add_table(rows=0, cols=2)
@@ -117,14 +118,19 @@ def render_docx(report, labels: dict) -> bytes:
     for key, value in (
         ("period", f"{c['period'][0]} – {c['period'][1]}"),
         ("country", c["country"]),
-        ("version", f"v{c['version']} — {agreed['en']} / {agreed['second']}"),
+        (
+            "version",
+            f"v{c['version']} — {agreed['en']}"
+            + (f" / {agreed['second']}" if agreed["second"] else ""),
+        ),
     ):
         row = facts.add_row().cells
         _cell(row[0], labels[key]["en"], labels[key]["second"], bold=True)
         _cell(row[1], value)
     if c.get("translation_draft"):
         note = labels["draft_translation"]
-        add_text(doc.add_paragraph(), f"{note['en']} / {note['second']}", size=8)
+        both = f"{note['en']} / {note['second']}" if note["second"] else note["en"]
+        add_text(doc.add_paragraph(), both, size=8)
 
     _heading(doc, f"1. {labels['status']['en']}", labels["status"]["second"], 1)
     table = doc.add_table(rows=1, cols=3)
@@ -170,7 +176,8 @@ def render_docx(report, labels: dict) -> bytes:
             else:
                 source = labels["computed" if value["source"] == "computed" else "manual"]
                 unit = f" {indicator['unit']}" if indicator["unit"] else ""
-                _cell(cell, f"{value['value']}{unit}", f"{source['en']} / {source['second']}")
+                said = f"{source['en']} / {source['second']}" if source["second"] else source["en"]
+                _cell(cell, f"{value['value']}{unit}", said)
 
     _heading(doc, f"3. {labels['questions']['en']}", labels["questions"]["second"], 1)
     for question in c["open_questions"]:

@@ -266,7 +266,7 @@ def _label(value, second: str) -> dict:
         en = str(value)
     with translation.override(second):
         other = str(value)
-    return {"en": en, "second": other}
+    return {"en": en, "second": "" if other == en else other}
 
 
 def report_content(*, user, start: date, end: date, language: str) -> dict:

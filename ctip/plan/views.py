@@ -486,7 +486,8 @@ def report_labels(language: str) -> dict:
             en = _(text)
         with translation.override(language):
             second = _(text)
-        out[key] = {"en": en, "second": second}
+        # An untranslated heading is shown once, not twice.
+        out[key] = {"en": en, "second": "" if second == en else second}
     return out
 
 
