@@ -18,12 +18,15 @@ USAGE = """usage: ctip COMMAND [--home DIR] [options]
 Node set-up and serving:
   init --node KH|CN --home DIR [--database-url URL]   create a node home and its database
   serve --home DIR [--host 127.0.0.1] [--port 8000]    serve a node (waitress)
-  demo --dir DIR [--no-serve]                          two demo nodes (KH :8000, CN :8001)
+  demo --dir DIR [--no-serve]                          two peered demo nodes (KH :8000, CN :8001)
 
 Administration (Django management commands):
   user add --home DIR --username U --role R [--role R2] --agency CODE
   token --home DIR --username U                        print a new API token for U
   audit verify --home DIR                              check the audit log's hash chain
+  peer add --home DIR --url URL --fingerprint FP       pin the other node's exchange keys
+  exchange send|export|import|ping|rotate-keys|verify-log|relay|fingerprint|status --home DIR
+  run_huey --home DIR                                  the background worker (delivery retries)
   keys rotate --home DIR                               new master key; re-wrap every data key
   migrate, check, ... --home DIR                       any Django management command
 """
@@ -146,12 +149,19 @@ def cmd_init(argv: list[str], home: str | None) -> int:
     if not node or not home:
         raise CliError("init needs --node KH|CN and --home DIR")
     created = create_home(Path(home), node, database_url)
+    from ctip.exchange.keystore import KeyStoreError, create_keys, describe
+
+    try:
+        exchange_keys = create_keys(created.path, created.node_id)
+    except KeyStoreError as exc:
+        raise CliError(str(exc)) from None
     os.environ["CTIP_HOME"] = str(created.path)
     setup_django()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
     print(f"Created node {created.node_id} at {created.path}")
+    print(f"Exchange keys: {describe(exchange_keys)} (the other node pins it with 'ctip peer add')")
     return 0
 
 
@@ -200,18 +210,24 @@ def cmd_demo(argv: list[str]) -> int:
         home = base / node.lower()
         if not (home / "node.json").exists():
             run_checked([*me, "init", "--node", node, "--home", str(home)], env)
+        else:  # a demo folder from an earlier version: bring its database up to date
+            run_checked([*me, "migrate", "--home", str(home), "-v", "0"], env)
         run_checked([*me, "demo_data", "--home", str(home)], env)
+    peer_demo_nodes(base, me, env)
     if no_serve:
         return 0
-    procs = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [*me, "serve", "--home", str(base / node.lower()), "--port", str(port)], env=env
-        )
+    commands = [
+        [*me, "serve", "--home", str(base / node.lower()), "--port", str(port)]
         for node, port in DEMO_PORTS.items()
+    ] + [[*me, "run_huey", "--home", str(base / node.lower())] for node in DEMO_PORTS]
+    procs = [
+        subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and module
+        for command in commands
     ]
     print(
         "Both nodes are running: KH http://127.0.0.1:8000/  CN http://127.0.0.1:8001/"
-        "  (Ctrl-C stops them)"
+        "  (Ctrl-C stops them)\n"
+        f"Check the link between them: ctip exchange ping --home {base / 'kh'} --to CN"
     )
     try:
         while all(p.poll() is None for p in procs):
@@ -228,6 +244,44 @@ def cmd_demo(argv: list[str]) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
     return 0
+
+
+def peer_demo_nodes(base: Path, me: list[str], env: dict) -> None:
+    """Pin each demo node's exchange keys in the other, as two operators would after reading
+    each other the fingerprint, and point each at the other's loopback address."""
+    import json
+
+    from ctip.exchange.core import fingerprint, public_jwks
+    from ctip.exchange.keystore import create_keys, keys_path, read_keys
+
+    rings = {}
+    for node in DEMO_PORTS:
+        home = base / node.lower()
+        if not keys_path(home).exists():  # a demo folder made before the exchange existed
+            create_keys(home, node)
+        rings[node] = read_keys(keys_path(home), node).public()
+    for node in DEMO_PORTS:
+        for other, port in DEMO_PORTS.items():
+            if other == node:
+                continue
+            jwks_file = base / node.lower() / f"peer-{other.lower()}.jwks.json"
+            jwks_file.write_text(json.dumps(public_jwks(rings[other]), indent=1), encoding="utf-8")
+            run_checked(
+                [
+                    *me,
+                    "peer",
+                    "add",
+                    "--home",
+                    str(base / node.lower()),
+                    "--url",
+                    f"http://127.0.0.1:{port}",
+                    "--jwks",
+                    str(jwks_file),
+                    "--fingerprint",
+                    fingerprint(rings[other]),
+                ],
+                env,
+            )
 
 
 def run_checked(cmd: list[str], env: dict) -> None:

@@ -7,6 +7,8 @@ Layout of a home::
 
     node.json      node id, secret key, database URL (optional), created-at
     keys.json      the data-encryption key ring (master keys that wrap per-record keys)
+    exchange_keys.json  the node's private exchange keys (Ed25519 signing, X25519
+                   encryption), mode 0600; see ``ctip.exchange.keystore``
     db.sqlite3     the database, unless node.json names a DATABASE_URL
     static/        collected static files
 """
