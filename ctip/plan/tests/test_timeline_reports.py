@@ -239,3 +239,31 @@ def test_demo_loads_realistic_statuses_once(db):
         StatusUpdate.objects.count(),
         ProgressReport.objects.count(),
     )
+
+
+def test_dashboard_and_timeline_queries_do_not_grow_with_status_updates(
+    plan, me_officer, client_of
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_of(me_officer)
+    pages = ("/plan/", "/plan/timeline/", "/plan/indicators/", "/plan/questions/")
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    client.get("/plan/")  # session and first-request work out of the way
+    before = {url: queries(url) for url in pages}
+    today = timezone.localdate()
+    for activity in Activity.objects.all():
+        for country in ("KH", "CN"):
+            services.status_update_record(
+                user=me_officer,
+                activity=activity,
+                country=country,
+                data=services.StatusInput(status="in_progress", as_of=today, next_step="go on"),
+            )
+    assert {url: queries(url) for url in pages} == before

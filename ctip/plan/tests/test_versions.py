@@ -146,6 +146,11 @@ def test_version_pages_endorse_amend_and_compare(v1, me_officer, cn_focal, clien
     assert page.status_code == 200
     assert "question IV.4-timeframe-2017" in page.content.decode()
     assert "Settled at the taskforce meeting" in client.get("/plan/versions/").content.decode()
+    latest = client.get("/plan/versions/2/").content.decode()
+    assert "Resolve an open question" in latest and 'id="endorse-form"' in latest
+    # A broken amendment is answered with the form and its error, and makes no version.
+    bad = client.post("/plan/versions/amend/", {"op": "timeframe", "timeframe-year": "1800"})
+    assert bad.status_code == 400 and PlanVersion.objects.count() == 2
 
     # The other country's focal officer sees the plan, but cannot endorse or amend it.
     other = client_of(cn_focal)
