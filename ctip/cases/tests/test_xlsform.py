@@ -61,7 +61,7 @@ def test_xlsform_round_trip_through_pyxform(tmp_path, caseworker_a):
     for column in ("label::English (en)", "label::Khmer (km)", "label::Chinese (zh)"):
         assert column in header
     names = [row[header.index("name")] for row in survey[1:]]
-    assert set(q.id for q in definition.questions()) <= set(names)
+    assert {q.id for q in definition.questions()} <= set(names)
 
     xform = xlsform.to_xform(out.read_bytes())  # pyxform: raises on any error
     assert "selected( /data/situation/exploitation_types , 'forced_marriage')" in xform
