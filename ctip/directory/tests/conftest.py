@@ -6,12 +6,20 @@ import datetime
 from dataclasses import replace
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ctip.directory import services
 from ctip.testing import personas
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Requests in Khmer or Chinese leave their language active in the thread: start each
+    test in English, so that messages compare the same in any order."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -89,3 +97,75 @@ def make_focal(editor, agency_a):
         return services.focal_person_create(user=editor, data=focal_input(agency, **overrides))
 
     return make
+
+
+# Strings that exist only on entries (or fields) the public must never see.
+SECRET_MARKERS = (
+    "HIDDEN-SHELTER",
+    "隐藏的庇护所",
+    "HIDDEN-PERSON",
+    "FORMER-PERSON",
+    "FUTURE-PERSON",
+    "PENDING-LEGAL",
+    "12 Secret Street",
+    "MOSAVY-SH-001",
+    "LETTER-123",
+    "+855 99 999 999",
+)
+
+
+@pytest.fixture
+def directory(make_service, make_focal, editor, agency_a):
+    """Published entries, and unpublished or past ones that must stay hidden."""
+    shown = {
+        "shelter": make_service(address="12 Secret Street, Phnom Penh"),
+        "legal": make_service(
+            service_type="legal_aid",
+            sector="non_government",
+            name_en="Legal Aid Desk",
+            name_km="ផ្នែកជំនួយផ្លូវច្បាប់",
+            name_zh_hans="法律援助处",
+            registration_number="NGO-LA-7",
+            languages=["km", "zh", "en"],
+            serves_men=True,
+            website="https://legal.example.org/help",
+        ),
+        "consul": make_focal(
+            appointment_reference="LETTER-123", wechat="kh_consul_sh", preferred_channel="wechat"
+        ),
+        "police": make_focal(
+            name_en="CHEA Vanna (demo)",
+            name_km="ជា វណ្ណា",
+            name_zh_hans="",
+            title_en="Deputy chief, anti-trafficking police",
+            post_type="police",
+            post_city="Phnom Penh",
+            post_country="KH",
+            languages=[{"code": "km", "level": "native"}, {"code": "en", "level": "working"}],
+        ),
+    }
+    make_service(
+        name_en="HIDDEN-SHELTER",
+        name_zh_hans="隐藏的庇护所",
+        registration_number="H-1",
+        published=False,
+        hotline="+855 99 999 999",
+    )
+    make_service(
+        name_en="PENDING-LEGAL",
+        service_type="legal_aid",
+        registration_number="",
+        registration_status="pending",
+        published=False,
+    )
+    make_focal(name_en="HIDDEN-PERSON", published=False)
+    make_focal(
+        name_en="FORMER-PERSON",
+        appointed_on=TODAY - datetime.timedelta(days=400),
+        ends_on=TODAY - datetime.timedelta(days=1),
+    )
+    make_focal(
+        name_en="FUTURE-PERSON",
+        appointed_on=TODAY + datetime.timedelta(days=10),
+    )
+    return shown
