@@ -45,6 +45,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "rate_date": ("Rate date", "កាលបរិច្ឆេទអត្រា", "汇率日期"),
     "share": ("Share borne", "ចំណែកដែលទទួលបន្ទុក", "承担份额"),
     "rule": ("Rule", "វិធាន", "规则"),
+    "borne_by": ("Borne by", "ទទួលបន្ទុកដោយ", "承担方"),
     "total": ("Total", "សរុប", "合计"),
     "borne": ("Borne by this Party", "ភាគីនេះទទួលបន្ទុក", "本方承担"),
     "paid": ("Paid by this Party", "ភាគីនេះបានបង់", "本方已支付"),

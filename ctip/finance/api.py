@@ -1,0 +1,833 @@
+"""REST endpoints of the finance app, under /api/v1/finance/.
+
+Amounts travel as decimal strings ("1250.50"), never as JSON numbers, so that no client
+turns them into binary floating point. Bad input answers 400 with one error per field, the
+same sentences as the web pages.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from ctip.accounts import permissions
+from ctip.accounts.models import Country
+from ctip.core.api import ErrorSerializer
+from ctip.finance import core, selectors, services, statements
+from ctip.finance.models import (
+    Category,
+    Currency,
+    DonorKind,
+    EntryKind,
+    MeetingKind,
+    MemberRole,
+    SupportType,
+)
+
+R = "finance"
+VIEW, CREATE, CHANGE = permissions.VIEW, permissions.CREATE, permissions.CHANGE
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
+    401: OpenApiResponse(ErrorSerializer, description="Not signed in"),
+    403: OpenApiResponse(ErrorSerializer, description="Signed in, but two-factor or role missing"),
+    404: OpenApiResponse(ErrorSerializer, description="Missing, or not yours to see"),
+}
+PARTIES = [c for c, _label in Country.choices]
+
+
+def _call(func, **kwargs):
+    """Run a service; its field errors become a 400 in the API's one error shape."""
+    try:
+        return func(**kwargs)
+    except DjangoValidationError as error:
+        detail = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
+        raise ValidationError(detail) from None
+
+
+def _money(value: core.Money | None) -> dict | None:
+    if value is None:
+        return None
+    return {"amount": f"{value.amount:f}", "currency": value.currency.value}
+
+
+class MoneySerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text="Decimal string, e.g. 1250.50 (KHR: whole riel)")
+    currency = serializers.ChoiceField(choices=Currency.choices)
+
+
+class RateInSerializer(serializers.Serializer):
+    rate = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    rate_base = serializers.CharField(required=False, allow_blank=True, max_length=3)
+    rate_date = serializers.DateField(required=False, allow_null=True)
+
+    def rate_input(self) -> services.RateInput:
+        d = self.validated_data
+        return services.RateInput(
+            rate=d.get("rate") or None,
+            rate_base=(d.get("rate_base") or "").upper(),
+            rate_date=d.get("rate_date"),
+        )
+
+
+# --- Meetings -----------------------------------------------------------------------------
+
+
+class MeetingOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    title_km = serializers.CharField()
+    title_zh_hans = serializers.CharField()
+    kind = serializers.CharField()
+    plan_activity = serializers.CharField()
+    host_country = serializers.CharField()
+    place = serializers.CharField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    reporting_currency = serializers.CharField()
+    ruleset = serializers.CharField()
+    parties = serializers.SerializerMethodField()
+
+    def get_parties(self, meeting) -> list[str]:
+        return sorted(meeting.party_codes(), key=PARTIES.index)
+
+
+class MeetingInSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    title_km = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    title_zh_hans = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=MeetingKind.choices)
+    plan_activity = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    host_country = serializers.CharField(max_length=2)
+    place = serializers.CharField(max_length=200)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    reporting_currency = serializers.CharField(max_length=10, default="USD")
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="finance_meetings_list",
+    parameters=[OpenApiParameter("year", int, description="meetings starting in this year")],
+    responses={200: MeetingOutSerializer(many=True), **ERRORS},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="finance_meetings_create",
+    request=MeetingInSerializer,
+    responses={201: MeetingOutSerializer, **ERRORS},
+)
+@api_view(["GET", "POST"])
+def meetings(request):
+    if request.method == "POST":
+        permissions.require(request.user, R, CREATE, request=request)
+        s = MeetingInSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        meeting = _call(
+            services.meeting_create,
+            user=request.user,
+            data=services.MeetingInput(**s.validated_data),
+            request=request,
+        )
+        return Response(MeetingOutSerializer(meeting).data, status=201)
+    permissions.require(request.user, R, VIEW, request=request)
+    try:
+        year = int(request.query_params.get("year", "") or 0) or None
+    except ValueError:
+        raise ValidationError({"year": ["Give a year, such as 2019."]}) from None
+    qs = selectors.meeting_list(user=request.user, year=year)[:500]
+    return Response(MeetingOutSerializer(qs, many=True).data)
+
+
+meetings.ctip_permission = (R, VIEW)
+
+
+class MemberOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(source="display_name")
+    position = serializers.CharField()
+    organisation = serializers.CharField()
+    role = serializers.CharField()
+
+
+class DelegationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    country = serializers.CharField()
+    visiting = serializers.BooleanField(source="is_visiting")
+    members = MemberOutSerializer(many=True, source="members.all")
+
+
+class ShareOutSerializer(serializers.Serializer):
+    bearer = serializers.CharField(help_text='a Party ("KH", "CN") or "donor:<id>"')
+    amount = MoneySerializer()
+    reporting = MoneySerializer()
+    basis = serializers.CharField(help_text='rule code, or "exception:<id>"')
+
+
+class AllocationOutSerializer(serializers.Serializer):
+    ruleset = serializers.CharField()
+    rule = serializers.CharField(help_text="what the Financial Notes say for this item")
+    decided_by = serializers.CharField(help_text='the rule, or "exception:<id>"')
+    reporting_total = MoneySerializer()
+    shares = ShareOutSerializer(many=True)
+
+
+class CostItemOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    category = serializers.CharField()
+    description = serializers.CharField()
+    amount = MoneySerializer()
+    rate = serializers.CharField(allow_blank=True)
+    rate_date = serializers.DateField(allow_null=True)
+    incurred_by = serializers.CharField()
+    for_party = serializers.CharField(help_text="empty: the meeting as a whole")
+    allocation = AllocationOutSerializer(allow_null=True)
+
+
+class PartyTotalSerializer(serializers.Serializer):
+    bearer = serializers.CharField()
+    borne = MoneySerializer()
+    paid = MoneySerializer(allow_null=True)
+    net = MoneySerializer(help_text="paid - borne: above zero, to be reimbursed")
+
+
+class MeetingDetailOutSerializer(MeetingOutSerializer):
+    delegations = DelegationOutSerializer(many=True)
+    programme = serializers.ListField(child=serializers.DictField())
+    cost_items = CostItemOutSerializer(many=True)
+    totals = PartyTotalSerializer(many=True)
+    total = MoneySerializer(allow_null=True)
+
+
+def _allocation_data(result: core.ItemAllocation | None) -> dict | None:
+    if result is None:
+        return None
+    return {
+        "ruleset": result.ruleset,
+        "rule": result.rule,
+        "decided_by": result.decided_by,
+        "reporting_total": _money(result.reporting_total),
+        "shares": [
+            {
+                "bearer": s.bearer,
+                "amount": _money(s.amount),
+                "reporting": _money(s.reporting),
+                "basis": s.basis,
+            }
+            for s in result.shares
+        ],
+    }
+
+
+def _item_data(item, result) -> dict:
+    return {
+        "id": item.pk,
+        "category": item.category,
+        "description": item.description,
+        "amount": _money(item.money()),
+        "rate": item.rate_display,
+        "rate_date": item.rate_date,
+        "incurred_by": item.incurred_by,
+        "for_party": item.for_party,
+        "allocation": _allocation_data(result),
+    }
+
+
+def _meeting_detail(meeting) -> dict:
+    allocation = selectors.meeting_allocation(meeting)
+    results = {r.line.id: r for r in allocation.items}
+    data = MeetingOutSerializer(meeting).data
+    data.update(
+        delegations=DelegationOutSerializer(meeting.delegations.all(), many=True).data,
+        programme=[
+            {
+                "day": p.day.isoformat(),
+                "time": p.starts_at.isoformat() if p.starts_at else None,
+                "title": p.title,
+            }
+            for p in meeting.programme.all()
+        ],
+        cost_items=[_item_data(i, results.get(str(i.pk))) for i in meeting.cost_items.all()],
+        totals=[
+            {
+                "bearer": key,
+                "borne": _money(borne),
+                "paid": _money(allocation.paid.get(key)),
+                "net": _money(allocation.net[key]),
+            }
+            for key, borne in allocation.borne.items()
+        ],
+        total=_money(allocation.total),
+    )
+    return data
+
+
+@extend_schema(
+    operation_id="finance_meetings_retrieve",
+    responses={200: MeetingDetailOutSerializer, **ERRORS},
+)
+@api_view(["GET"])
+def meeting_detail(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, request=request)
+    return Response(_meeting_detail(meeting))
+
+
+meeting_detail.ctip_permission = (R, VIEW)
+
+
+class MemberInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    user_id = serializers.IntegerField(required=False, allow_null=True)
+    position = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    organisation = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=MemberRole.choices, default="member")
+    contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class DelegationInSerializer(serializers.Serializer):
+    country = serializers.CharField(max_length=2)
+    members = MemberInSerializer(many=True, required=False)
+
+
+@extend_schema(
+    operation_id="finance_delegations_create",
+    request=DelegationInSerializer,
+    responses={201: DelegationOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def delegations(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    s = DelegationInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    with transaction.atomic():  # the delegation with all its members, or nothing
+        delegation = _delegation_with_members(request, meeting, s.validated_data)
+    return Response(DelegationOutSerializer(delegation).data, status=201)
+
+
+def _delegation_with_members(request, meeting, data):
+    delegation = _call(
+        services.delegation_add,
+        user=request.user,
+        meeting=meeting,
+        country=data["country"],
+        request=request,
+    )
+    for member in data.get("members", []):
+        _call(
+            services.member_add,
+            user=request.user,
+            delegation=delegation,
+            data=services.MemberInput(**member),
+            request=request,
+        )
+    return delegation
+
+
+delegations.ctip_permission = (R, CHANGE)
+
+
+class CostItemInSerializer(RateInSerializer):
+    category = serializers.CharField(max_length=30)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    amount = serializers.CharField(max_length=40, help_text="decimal string, e.g. 1250.50")
+    currency = serializers.CharField(max_length=10)
+    incurred_by = serializers.CharField(max_length=2)
+    for_party = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    incurred_on = serializers.DateField(required=False, allow_null=True)
+
+
+@extend_schema(
+    operation_id="finance_cost_items_create",
+    request=CostItemInSerializer,
+    responses={201: CostItemOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def cost_items(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    s = CostItemInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    d = s.validated_data
+    item = _call(
+        services.cost_item_add,
+        user=request.user,
+        meeting=meeting,
+        data=services.CostItemInput(
+            category=d["category"],
+            amount=d["amount"],
+            currency=d["currency"].upper(),
+            incurred_by=d["incurred_by"],
+            for_party=d.get("for_party", ""),
+            description=d.get("description", ""),
+            incurred_on=d.get("incurred_on"),
+            rate=s.rate_input(),
+        ),
+        request=request,
+    )
+    meeting = selectors.access_meeting(request.user, pk, request=request)
+    result = {r.line.id: r for r in selectors.meeting_allocation(meeting).items}[str(item.pk)]
+    return Response(_item_data(item, result), status=201)
+
+
+cost_items.ctip_permission = (R, CHANGE)
+
+
+class ExceptionInSerializer(serializers.Serializer):
+    cost_item = serializers.UUIDField(required=False, allow_null=True)
+    category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
+    for_party = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    share_kh = serializers.CharField(max_length=20, help_text="percent, e.g. 50")
+    share_cn = serializers.CharField(max_length=20, help_text="percent, e.g. 50")
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
+    agreed_by = serializers.CharField(max_length=300, allow_blank=True)
+    agreed_on = serializers.DateField()
+    document = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ExceptionOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    cost_item = serializers.UUIDField(source="cost_item_id", allow_null=True)
+    category = serializers.CharField()
+    for_party = serializers.CharField()
+    share_kh = serializers.DecimalField(max_digits=7, decimal_places=4)
+    share_cn = serializers.DecimalField(max_digits=7, decimal_places=4)
+    reason = serializers.CharField()
+    agreed_by = serializers.CharField()
+    agreed_on = serializers.DateField()
+    document = serializers.CharField()
+
+
+@extend_schema(
+    operation_id="finance_exceptions_create",
+    request=ExceptionInSerializer,
+    responses={201: ExceptionOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def exceptions(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    s = ExceptionInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    d = s.validated_data
+    exception = _call(
+        services.exception_record,
+        user=request.user,
+        meeting=meeting,
+        data=services.ExceptionInput(
+            share_kh=d["share_kh"],
+            share_cn=d["share_cn"],
+            reason=d["reason"],
+            agreed_by=d["agreed_by"],
+            agreed_on=d["agreed_on"],
+            cost_item_id=d.get("cost_item"),
+            category=d.get("category", ""),
+            for_party=d.get("for_party", ""),
+            document=d.get("document", ""),
+        ),
+        request=request,
+    )
+    return Response(ExceptionOutSerializer(exception).data, status=201)
+
+
+exceptions.ctip_permission = (R, CHANGE)
+
+
+class CoverageInSerializer(RateInSerializer):
+    cost_item = serializers.UUIDField()
+    commitment = serializers.UUIDField()
+    amount = serializers.CharField(max_length=40, help_text="in the cost item's currency")
+
+
+class CoverageOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    cost_item = serializers.UUIDField(source="cost_item_id")
+    commitment = serializers.UUIDField(source="commitment_id")
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount_committed = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+@extend_schema(
+    operation_id="finance_coverage_create",
+    request=CoverageInSerializer,
+    responses={201: CoverageOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def coverage(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    s = CoverageInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    d = s.validated_data
+    item = meeting.cost_items.filter(pk=d["cost_item"]).first()
+    if item is None:
+        raise ValidationError({"cost_item": ["Choose a cost item of this meeting."]})
+    result = _call(
+        services.coverage_record,
+        user=request.user,
+        cost_item=item,
+        commitment_id=d["commitment"],
+        amount=d["amount"],
+        rate=s.rate_input(),
+        request=request,
+    )
+    return Response(CoverageOutSerializer(result).data, status=201)
+
+
+coverage.ctip_permission = (R, CHANGE)
+
+
+class StatementLineSerializer(serializers.Serializer):
+    cost_item = serializers.UUIDField()
+    category = serializers.CharField()
+    description = serializers.CharField()
+    amount = MoneySerializer()
+    share = MoneySerializer()
+    share_reporting = MoneySerializer()
+    basis = serializers.CharField()
+    rule = serializers.CharField()
+
+
+class StatementOutSerializer(serializers.Serializer):
+    meeting = serializers.UUIDField()
+    party = serializers.CharField()
+    languages = serializers.ListField(child=serializers.CharField())
+    ruleset = serializers.CharField()
+    lines = StatementLineSerializer(many=True)
+    borne = MoneySerializer()
+    paid = MoneySerializer()
+    net = MoneySerializer()
+    covered_by_donors = MoneySerializer()
+    rules_applied = serializers.ListField(child=serializers.DictField())
+
+
+@extend_schema(
+    operation_id="finance_statement_retrieve",
+    parameters=[OpenApiParameter("party", str, enum=PARTIES, required=True)],
+    responses={200: StatementOutSerializer, **ERRORS},
+)
+@api_view(["GET"])
+def statement(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, request=request)
+    party = request.query_params.get("party", "")
+    if party not in meeting.party_codes():
+        raise ValidationError({"party": ["This Party is not in the meeting."]})
+    st = statements.meeting_statement(meeting, selectors.meeting_allocation(meeting), party)
+    return Response(
+        {
+            "meeting": meeting.pk,
+            "party": party,
+            "languages": ["en", st.language],
+            "ruleset": st.allocation.ruleset,
+            "lines": [
+                {
+                    "cost_item": line.item.pk,
+                    "category": line.item.category,
+                    "description": line.item.description,
+                    "amount": _money(line.item.money()),
+                    "share": _money(line.share),
+                    "share_reporting": _money(line.share_reporting),
+                    "basis": line.basis,
+                    "rule": line.rule_code,
+                }
+                for line in st.lines
+            ],
+            "borne": _money(st.borne),
+            "paid": _money(st.paid),
+            "net": _money(st.net),
+            "covered_by_donors": _money(st.covered),
+            "rules_applied": [
+                {"code": code, "en": en, st.language: local} for code, en, local in st.rules_applied
+            ],
+        }
+    )
+
+
+statement.ctip_permission = (R, VIEW)
+
+
+# --- Donors -------------------------------------------------------------------------------
+
+
+class CommitmentOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    meeting = serializers.UUIDField(source="meeting_id", allow_null=True)
+    plan_activity = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    committed_on = serializers.DateField()
+    reference = serializers.CharField()
+
+
+class DonorOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_km = serializers.CharField()
+    name_zh_hans = serializers.CharField()
+    kind = serializers.CharField()
+    commitments = CommitmentOutSerializer(many=True, source="commitments.all")
+
+
+class DonorInSerializer(serializers.Serializer):
+    code = serializers.SlugField(max_length=40)
+    name = serializers.CharField(max_length=200)
+    name_km = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name_zh_hans = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=DonorKind.choices)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="finance_donors_list",
+    responses={200: DonorOutSerializer(many=True), **ERRORS},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="finance_donors_create",
+    request=DonorInSerializer,
+    responses={201: DonorOutSerializer, **ERRORS},
+)
+@api_view(["GET", "POST"])
+def donors(request):
+    if request.method == "POST":
+        permissions.require(request.user, R, CREATE, request=request)
+        s = DonorInSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        donor = _call(
+            services.donor_create,
+            user=request.user,
+            data=services.DonorInput(**s.validated_data),
+            request=request,
+        )
+        return Response(DonorOutSerializer(donor).data, status=201)
+    permissions.require(request.user, R, VIEW, request=request)
+    return Response(DonorOutSerializer(selectors.donor_list(user=request.user), many=True).data)
+
+
+donors.ctip_permission = (R, VIEW)
+
+
+class CommitmentInSerializer(serializers.Serializer):
+    meeting = serializers.UUIDField(required=False, allow_null=True)
+    plan_activity = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    amount = serializers.CharField(max_length=40)
+    currency = serializers.CharField(max_length=10)
+    committed_on = serializers.DateField()
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+@extend_schema(
+    operation_id="finance_commitments_create",
+    request=CommitmentInSerializer,
+    responses={201: CommitmentOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def commitments(request, pk):
+    donor = selectors.access_donor(request.user, pk, action=CREATE, request=request)
+    s = CommitmentInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    d = s.validated_data
+    commitment = _call(
+        services.commitment_create,
+        user=request.user,
+        donor=donor,
+        data=services.CommitmentInput(
+            amount=d["amount"],
+            currency=d["currency"].upper(),
+            committed_on=d["committed_on"],
+            meeting_id=d.get("meeting"),
+            plan_activity=d.get("plan_activity", ""),
+            reference=d.get("reference", ""),
+        ),
+        request=request,
+    )
+    return Response(CommitmentOutSerializer(commitment).data, status=201)
+
+
+commitments.ctip_permission = (R, CREATE)
+
+
+# --- Reintegration budget -----------------------------------------------------------------
+
+
+class CaseTotalsSerializer(serializers.Serializer):
+    case = serializers.CharField()
+    committed = MoneySerializer()
+    spent = MoneySerializer()
+    open = MoneySerializer()
+
+
+class BudgetOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    country = serializers.CharField()
+    year = serializers.IntegerField()
+    allocated = MoneySerializer()
+    spent = MoneySerializer()
+    committed = MoneySerializer()
+    open_commitments = MoneySerializer()
+    remaining = MoneySerializer()
+    remaining_percent = serializers.CharField()
+    alert_below = serializers.CharField()
+    level = serializers.ChoiceField(choices=[lv.value for lv in core.Level])
+    cases = CaseTotalsSerializer(many=True)
+
+
+def _budget_data(allocation) -> dict:
+    st = selectors.budget_status(allocation)
+    return {
+        "id": allocation.pk,
+        "country": allocation.country,
+        "year": allocation.year,
+        "allocated": _money(st.allocated),
+        "spent": _money(st.spent),
+        "committed": _money(st.committed),
+        "open_commitments": _money(st.open_commitments),
+        "remaining": _money(st.remaining),
+        "remaining_percent": f"{st.remaining_percent:f}",
+        "alert_below": f"{allocation.alert_below:f}",
+        "level": st.level.value,
+        "cases": [
+            {
+                "case": c.case,
+                "committed": _money(c.committed),
+                "spent": _money(c.spent),
+                "open": _money(c.open),
+            }
+            for c in st.cases
+        ],
+    }
+
+
+class BudgetInSerializer(serializers.Serializer):
+    country = serializers.CharField(max_length=2)
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    amount = serializers.CharField(max_length=40)
+    currency = serializers.CharField(max_length=10)
+    alert_below = serializers.DecimalField(
+        max_digits=4, decimal_places=3, default=core.BudgetConfig().alert_below
+    )
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="finance_budgets_list",
+    responses={200: BudgetOutSerializer(many=True), **ERRORS},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="finance_budgets_create",
+    request=BudgetInSerializer,
+    responses={201: BudgetOutSerializer, **ERRORS},
+)
+@api_view(["GET", "POST"])
+def budgets(request):
+    if request.method == "POST":
+        permissions.require(request.user, R, CREATE, request=request)
+        s = BudgetInSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = dict(s.validated_data)
+        d["currency"] = d["currency"].upper()
+        allocation = _call(
+            services.budget_allocation_create,
+            user=request.user,
+            data=services.AllocationInput(**d),
+            request=request,
+        )
+        allocation = selectors.access_budget(request.user, allocation.pk, request=request)
+        return Response(_budget_data(allocation), status=201)
+    permissions.require(request.user, R, VIEW, request=request)
+    return Response([_budget_data(b) for b in selectors.budget_list(user=request.user)])
+
+
+budgets.ctip_permission = (R, VIEW)
+
+
+@extend_schema(
+    operation_id="finance_budgets_retrieve", responses={200: BudgetOutSerializer, **ERRORS}
+)
+@api_view(["GET"])
+def budget_detail(request, pk):
+    return Response(_budget_data(selectors.access_budget(request.user, pk, request=request)))
+
+
+budget_detail.ctip_permission = (R, VIEW)
+
+
+class EntryInSerializer(RateInSerializer):
+    kind = serializers.ChoiceField(choices=EntryKind.choices)
+    case_reference = serializers.CharField(max_length=40)
+    support = serializers.ChoiceField(choices=SupportType.choices)
+    amount = serializers.CharField(max_length=40)
+    currency = serializers.CharField(max_length=10)
+    entry_date = serializers.DateField()
+    against = serializers.UUIDField(required=False, allow_null=True)
+    referral_reference = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class EntryOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    case_reference = serializers.CharField()
+    support = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    amount_budget = serializers.DecimalField(max_digits=18, decimal_places=2)
+    against = serializers.UUIDField(source="against_id", allow_null=True)
+    entry_date = serializers.DateField()
+    level = serializers.CharField(help_text="the budget's alert level after this entry")
+
+
+@extend_schema(
+    operation_id="finance_budget_entries_create",
+    request=EntryInSerializer,
+    responses={201: EntryOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def budget_entries(request, pk):
+    allocation = selectors.access_budget(request.user, pk, action=CHANGE, request=request)
+    s = EntryInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    d = s.validated_data
+    entry = _call(
+        services.budget_entry_add,
+        user=request.user,
+        allocation=allocation,
+        data=services.EntryInput(
+            kind=d["kind"],
+            case_reference=d["case_reference"],
+            support=d["support"],
+            amount=d["amount"],
+            currency=d["currency"].upper(),
+            entry_date=d["entry_date"],
+            against_id=d.get("against"),
+            referral_reference=d.get("referral_reference", ""),
+            rate=s.rate_input(),
+        ),
+        request=request,
+    )
+    allocation = selectors.access_budget(request.user, pk, request=request)
+    data = EntryOutSerializer(
+        {
+            **{
+                f: getattr(entry, f)
+                for f in (
+                    "id",
+                    "kind",
+                    "case_reference",
+                    "support",
+                    "amount",
+                    "currency",
+                    "amount_budget",
+                    "against_id",
+                    "entry_date",
+                )
+            },
+            "level": selectors.budget_status(allocation).level.value,
+        }
+    ).data
+    return Response(data, status=201)
+
+
+budget_entries.ctip_permission = (R, CHANGE)

@@ -1,0 +1,203 @@
+"""Reads of the finance app, through the acting user's permissions.
+
+Finance records belong to the node's secretariat as a whole, not to one agency: a role
+that may view ``finance`` sees every meeting, donor and budget of this node. Single records
+are fetched with ``access_<thing>``, which answers "not found" for missing and forbidden
+alike (and logs the denial).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+
+from ctip.accounts import permissions
+from ctip.finance import core
+from ctip.finance.models import (
+    BudgetAllocation,
+    BudgetEntry,
+    CostItem,
+    Delegation,
+    Donor,
+    DonorCommitment,
+    DonorCoverage,
+    Meeting,
+)
+
+RESOURCE = "finance"
+
+
+def _access(user, queryset: QuerySet, pk, action: str, request=None):
+    if permissions.can(user, RESOURCE, action):
+        try:
+            return queryset.get(pk=pk)
+        except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError):
+            pass  # a malformed id is answered like a missing one
+    raise permissions.deny(user, RESOURCE, action, object_id=pk, request=request)
+
+
+def _viewable(user, queryset: QuerySet) -> QuerySet:
+    return queryset if permissions.can(user, RESOURCE, permissions.VIEW) else queryset.none()
+
+
+# --- Meetings -----------------------------------------------------------------------------
+
+
+def meeting_queryset() -> QuerySet[Meeting]:
+    return Meeting.objects.prefetch_related(
+        Prefetch("delegations", queryset=Delegation.objects.order_by("country")),
+        "delegations__members__user",
+        "programme",
+        Prefetch(
+            "cost_items",
+            queryset=CostItem.objects.order_by("created_at", "id").prefetch_related(
+                Prefetch(
+                    "coverages",
+                    queryset=DonorCoverage.objects.select_related("commitment__donor"),
+                )
+            ),
+        ),
+        "exceptions",
+    )
+
+
+def meeting_list(*, user, year: int | None = None) -> QuerySet[Meeting]:
+    qs = _viewable(user, Meeting.objects.prefetch_related("delegations"))
+    if year:
+        qs = qs.filter(starts_on__year=year)
+    return qs
+
+
+def meeting_years(*, user) -> list[int]:
+    dates = _viewable(user, Meeting.objects.all()).dates("starts_on", "year", order="DESC")
+    return [d.year for d in dates]
+
+
+def access_meeting(user, pk, *, action: str = permissions.VIEW, request=None) -> Meeting:
+    return _access(user, meeting_queryset(), pk, action, request)
+
+
+def access_delegation(user, pk, *, action: str = permissions.CHANGE, request=None) -> Delegation:
+    return _access(user, Delegation.objects.select_related("meeting"), pk, action, request)
+
+
+def access_cost_item(user, pk, *, action: str = permissions.CHANGE, request=None) -> CostItem:
+    return _access(user, CostItem.objects.select_related("meeting"), pk, action, request)
+
+
+def meeting_allocation(meeting: Meeting) -> core.MeetingAllocation:
+    """The Financial Notes applied to the meeting as recorded (uses the prefetched rows)."""
+    lines = []
+    for item in meeting.cost_items.all():
+        lines.append(
+            core.CostLine(
+                id=str(item.pk),
+                category=core.Category(item.category),
+                amount=item.money(),
+                incurred_by=item.incurred_by,
+                for_party=item.for_party or None,
+                rate=item.exchange_rate(),
+                coverages=tuple(
+                    core.Coverage(
+                        donor=str(c.commitment.donor_id),
+                        amount=c.amount,
+                        commitment=str(c.commitment_id),
+                    )
+                    for c in item.coverages.all()
+                ),
+            )
+        )
+    exceptions = [e.to_core() for e in meeting.exceptions.all()]
+    return core.allocate(meeting.facts(), lines, exceptions, meeting.config())
+
+
+# --- Donors -------------------------------------------------------------------------------
+
+
+def donor_list(*, user) -> QuerySet[Donor]:
+    return _viewable(user, Donor.objects.prefetch_related("commitments__coverages"))
+
+
+def access_donor(user, pk, *, action: str = permissions.VIEW, request=None) -> Donor:
+    qs = Donor.objects.prefetch_related(
+        Prefetch(
+            "commitments",
+            queryset=DonorCommitment.objects.select_related("meeting").prefetch_related(
+                Prefetch(
+                    "coverages",
+                    queryset=DonorCoverage.objects.select_related("cost_item__meeting"),
+                )
+            ),
+        )
+    )
+    return _access(user, qs, pk, action, request)
+
+
+@dataclass(frozen=True)
+class CommitmentUse:
+    commitment: DonorCommitment
+    committed: core.Money
+    covered: core.Money
+    left: core.Money
+
+
+def commitment_use(commitments: Iterable[DonorCommitment]) -> list[CommitmentUse]:
+    out = []
+    for c in commitments:
+        committed = c.money()
+        covered = core.Money.zero(committed.currency)
+        for coverage in c.coverages.all():
+            covered += core.Money(coverage.amount_committed, committed.currency)
+        out.append(CommitmentUse(c, committed, covered, committed - covered))
+    return out
+
+
+def commitments_for(meeting: Meeting) -> QuerySet[DonorCommitment]:
+    """Commitments that may cover this meeting's costs: to it, or to its plan activity."""
+    target = Q(meeting=meeting)
+    if meeting.plan_activity:
+        target |= Q(plan_activity=meeting.plan_activity)
+    return DonorCommitment.objects.filter(target).select_related("donor")
+
+
+# --- Reintegration budget -----------------------------------------------------------------
+
+
+def budget_list(*, user) -> QuerySet[BudgetAllocation]:
+    return _viewable(
+        user,
+        BudgetAllocation.objects.prefetch_related(
+            Prefetch("entries", queryset=BudgetEntry.objects.order_by("entry_date", "created_at"))
+        ),
+    )
+
+
+def access_budget(user, pk, *, action: str = permissions.VIEW, request=None) -> BudgetAllocation:
+    qs = BudgetAllocation.objects.prefetch_related(
+        Prefetch(
+            "entries",
+            queryset=BudgetEntry.objects.select_related("against").order_by(
+                "-entry_date", "-created_at"
+            ),
+        )
+    )
+    return _access(user, qs, pk, action, request)
+
+
+def budget_status(allocation: BudgetAllocation) -> core.BudgetStatus:
+    entries = [
+        core.BudgetEntry(
+            id=str(e.pk),
+            kind=core.EntryKind(e.kind),
+            case=e.case_reference,
+            amount=core.Money(e.amount_budget, core.Currency(allocation.currency)),
+            against=str(e.against_id) if e.against_id else None,
+        )
+        for e in allocation.entries.all()
+    ]
+    return core.budget_status(
+        allocation.money(), entries, core.BudgetConfig(allocation.alert_below.normalize())
+    )
