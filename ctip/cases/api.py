@@ -10,6 +10,7 @@ import json
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -333,15 +334,16 @@ def screenings(request):
             person = selectors.access_person(user, data["person"], request=request)
         except permissions.NotFound:
             raise ValidationError({"person": ["No such person."]}) from None
-        screening = services.screening_start(
-            user=user, person=person, source=data["source"], request=request
-        )
-        if data["submit"]:
-            screening = _submit(request, screening, data["answers"])
-        elif data["answers"]:
-            services.screening_save_draft(
-                user=user, screening=screening, raw=data["answers"], lang=_lang(request)
+        with transaction.atomic():  # a refused submission leaves no draft behind
+            screening = services.screening_start(
+                user=user, person=person, source=data["source"], request=request
             )
+            if data["submit"]:
+                screening = _submit(request, screening, data["answers"])
+            elif data["answers"]:
+                services.screening_save_draft(
+                    user=user, screening=screening, raw=data["answers"], lang=_lang(request)
+                )
         return Response(_screening_out(request, screening, detail=True), status=201)
     permissions.require(user, "screening", permissions.VIEW, request=request)
     person = None
