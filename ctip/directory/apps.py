@@ -9,6 +9,9 @@ class DirectoryConfig(AppConfig):
     def ready(self) -> None:
         from ctip.accounts import permissions
         from ctip.accounts.models import Role
+        from ctip.directory import sync
+
+        sync.register()  # the directory.entry message type of the exchange
 
         view, create, change = permissions.VIEW, permissions.CREATE, permissions.CHANGE
         # Every signed-in role may look up services and focal persons (unpublished entries

@@ -2,7 +2,8 @@
 
 Only node administrators and directory editors change entries (``directory``: create,
 change), and only the entries of their own country: the other country's entries are
-copies, changed at their owning node and received through the exchange.
+copies, changed at their owning node and received through the exchange. A change of a
+published entry is queued for the other node in the same transaction (``sync``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Agency
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
+from ctip.directory import sync
 from ctip.directory.codes import LANGUAGES
 from ctip.directory.models import (
     AssessmentScore,
@@ -310,6 +312,7 @@ def service_create(*, user, data: ServiceInput, request=None) -> Service:
         details={"published": service.published, "type": service.service_type},
         request=request,
     )
+    sync.entry_changed(actor=user, entry=service, changed=None, request=request)
     return service
 
 
@@ -339,6 +342,7 @@ def service_update(*, user, service: Service, changes: dict[str, Any], request=N
         details={"version": service.version, "published": service.published},
         request=request,
     )
+    sync.entry_changed(actor=user, entry=service, changed=changed, request=request)
     return service
 
 
@@ -366,6 +370,7 @@ def focal_person_create(*, user, data: FocalPersonInput, request=None) -> FocalP
         details={"published": person.published},
         request=request,
     )
+    sync.entry_changed(actor=user, entry=person, changed=None, request=request)
     return person
 
 
@@ -394,6 +399,7 @@ def focal_person_update(
         details={"version": person.version, "published": person.published},
         request=request,
     )
+    sync.entry_changed(actor=user, entry=person, changed=changed, request=request)
     return person
 
 
