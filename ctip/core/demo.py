@@ -195,6 +195,10 @@ def load_demo(node: str) -> list[Credential]:
     caseworker = next(c.user for c in created if c.user.username == f"{prefix}_caseworker")
     for data in PERSONS[node]:
         person_create(user=caseworker, data=PersonInput(**data))
+    # Screenings and victim cases in their SOP stages (issue 5).
+    from ctip.cases.demo import load_case_demo
+
+    load_case_demo(node)
     return [
         Credential(
             c.user.username,
