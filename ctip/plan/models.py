@@ -195,6 +195,7 @@ class Step(models.Model):
     text_km = models.TextField(blank=True)
     text_zh = models.TextField(blank=True)
     agency_keys = models.JSONField(default=list, blank=True)
+    withdrawn = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position"]
@@ -364,8 +365,9 @@ class StatusUpdate(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="updates")
+    # PROTECT: a step's updates must never turn into updates of the whole activity.
     step = models.ForeignKey(
-        Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="updates"
+        Step, null=True, blank=True, on_delete=models.PROTECT, related_name="updates"
     )
     country = models.CharField(_("country"), max_length=2, choices=Country.choices)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)

@@ -183,10 +183,13 @@ def _sync_tables(doc: dict) -> None:
                 position=i,
                 defaults={
                     "agency_keys": [r["key"] for r in step["agencies"]],
+                    "withdrawn": False,
                     **_texts("text", step["text"]),
                 },
             )
-        Step.objects.filter(activity=activity, position__gte=len(item["steps"])).delete()
+        dropped = Step.objects.filter(activity=activity, position__gte=len(item["steps"]))
+        dropped.filter(updates__isnull=True).delete()
+        dropped.update(withdrawn=True)  # those with a status history stay, marked
         TimeframeCell.objects.filter(activity=activity).delete()
         TimeframeCell.objects.bulk_create(
             TimeframeCell(
@@ -423,7 +426,9 @@ def status_update_record(
         raise ValidationError({"as_of": "A status cannot be reported for a future date."})
     step = None
     if data.step_position is not None:
-        step = Step.objects.filter(activity=activity, position=data.step_position).first()
+        step = Step.objects.filter(
+            activity=activity, position=data.step_position, withdrawn=False
+        ).first()
         if step is None:
             raise ValidationError({"step": "No such step."})
     evidence = (

@@ -97,7 +97,7 @@ def activity_detail(request, number: str):
 
 def _activity_page(request, activity, form=None, status=200):
     user = request.user
-    steps = list(activity.steps.all())
+    steps = [step for step in activity.steps.all() if not step.withdrawn]
     step_status = selectors.step_statuses(activity)
     history = activity.updates.select_related("step", "recorded_by", "evidence")
     latest = selectors.latest_statuses()
@@ -130,7 +130,9 @@ def _activity_page(request, activity, form=None, status=200):
 def status_add(request, number: str):
     user = request.user
     activity = selectors.access_activity(user, number, request=request)
-    form = forms.StatusForm(request.POST, request.FILES, steps=activity.steps.all())
+    form = forms.StatusForm(
+        request.POST, request.FILES, steps=activity.steps.filter(withdrawn=False)
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:

@@ -240,3 +240,25 @@ def test_indicator_value_page_and_other_users(plan, me_officer, caseworker_a, cl
                 country="CN", as_of=date(2018, 1, 1), value=Decimal(1), evidence_url="/plan/"
             ),
         )
+
+
+def test_a_step_dropped_by_an_amendment_keeps_its_history(plan, me_officer):
+    i1 = Activity.objects.get(number="I.1")
+    services.status_update_record(
+        user=me_officer,
+        activity=i1,
+        country="KH",
+        data=services.StatusInput(status="done", as_of=date(2017, 9, 1), step_position=2),
+    )
+    text = (services.DEFAULT_FILE).read_text(encoding="utf-8")
+    step = (
+        '      - text: {en: "Meet to finalize draft POA", km: "ប្រជុំដើម្បីបញ្ចប់សេចក្តីព្រាងផែនការសកម្មភាព", '
+        'zh: "召开会议敲定行动计划草案"}\n        agencies: [cambodia, china]\n'
+    )
+    assert step in text
+    services.plan_load(text=text.replace(step, ""), reason="finalising meeting folded into review")
+    kept = StatusUpdate.objects.get(activity=i1)
+    assert kept.step is not None and kept.step.withdrawn
+    from ctip.plan.selectors import latest_statuses
+
+    assert (i1.pk, "KH") not in latest_statuses()  # still a step's status, not the activity's
