@@ -134,8 +134,31 @@ def inbox_list(*, user, peer: str = "") -> QuerySet[InboxMessage]:
     return qs.order_by("-received_at")
 
 
+@dataclass(frozen=True)
+class RefusalRow:
+    at: datetime
+    event: str
+    reason: str
+    peer: str
+    transport: str
+    record: str
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> RefusalRow:
+        details = event.details or {}
+        return cls(
+            at=event.at,
+            event=str(details.get("event", "")),
+            reason=str(details.get("reason", "")),
+            peer=str(details.get("peer") or details.get("to") or ""),
+            transport=str(details.get("transport", "")),
+            record=event.object_id,
+        )
+
+
 def refusals(*, user) -> QuerySet[AuditEvent]:
-    """Refused envelopes, bundles and messages, link alerts and pinning problems."""
+    """Refused envelopes, bundles and messages, link alerts and pinning problems, as
+    recorded in the audit log (wrap the rows shown with :meth:`RefusalRow.of`)."""
     if not _may_view(user):
         return AuditEvent.objects.none()
     return AuditEvent.objects.filter(

@@ -1511,8 +1511,8 @@ def bundle_import(*, actor, data: bytes, now: int | None = None, request=None) -
         peer = peers[bundle.sender][0]
         for index, item in enumerate(bundle.items, start=1):
             outcome = receipt_import(peer=peer, receipt=item, now=now)
-            if outcome is None:
-                result.unmatched += 1
+            if outcome is None or outcome.outcome == "skipped":
+                result.unmatched += 1  # not a token we sealed, or already settled
             elif outcome.outcome == "acknowledged":
                 result.acknowledged += 1
             elif outcome.outcome == "failed":

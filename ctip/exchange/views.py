@@ -95,7 +95,7 @@ def index(request):
             "peers": selectors.peer_overview(user=user),
             "outbox": selectors.outbox_list(user=user)[:10],
             "inbox": selectors.inbox_list(user=user)[:10],
-            "refusals": selectors.refusals(user=user)[:10],
+            "refusals": [selectors.RefusalRow.of(e) for e in selectors.refusals(user=user)[:10]],
             "can_change": permissions.can(user, "exchange", permissions.CHANGE),
         },
     )
@@ -132,7 +132,8 @@ def inbox_page(request):
 @require_GET
 def refusal_list(request):
     page = Paginator(selectors.refusals(user=request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "exchange/refusals.html", {"page": page})
+    rows = [selectors.RefusalRow.of(event) for event in page.object_list]
+    return render(request, "exchange/refusals.html", {"page": page, "rows": rows})
 
 
 def _peer_or_404(request, node_id: str) -> Peer:

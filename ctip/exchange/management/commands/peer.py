@@ -44,7 +44,9 @@ class Command(BaseCommand):
         sub.add_parser("list", help="pinned peers and their fingerprints")
         revoke = sub.add_parser("revoke-key", help="stop trusting one of a peer's keys")
         revoke.add_argument("--peer", required=True)
-        revoke.add_argument("--kid", required=True)
+        revoke.add_argument(
+            "--kid", required=True, help="give it as --kid=KID (it may start with -)"
+        )
         revoke.add_argument("--at", default="", help="from when (default: now)")
 
     def handle(self, *args, action, **options):
