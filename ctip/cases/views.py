@@ -4,6 +4,8 @@ fragment."""
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -202,6 +204,7 @@ def _form_sections(definition, answers: dict, errors: dict, lang: str) -> list[d
                     "choices": choices,
                     "errors": errors.get(q.id, []),
                     "hidden": not on,
+                    "relevant": json.dumps(q.relevant) if q.relevant else "",
                     "widget": _widget(q, choices),
                 }
             )
@@ -210,6 +213,7 @@ def _form_sections(definition, answers: dict, errors: dict, lang: str) -> list[d
                 "section": section,
                 "label": section.text(lang),
                 "hidden": not section_on,
+                "relevant": json.dumps(section.relevant) if section.relevant else "",
                 "questions": questions,
             }
         )
@@ -266,7 +270,9 @@ def _render_screening(request, screening, *, answers=None, errors=None, status=2
         ),
         "saved_at": timezone.now() if request.method == "POST" else None,
     }
-    template = "cases/_screening_form.html" if request.htmx else "cases/screening_detail.html"
+    # An autosave (htmx) gets only the draft status and the questions' errors, swapped out
+    # of band: the form itself is never replaced under the user's fingers.
+    template = "cases/_draft_saved.html" if request.htmx else "cases/screening_detail.html"
     return render(request, template, context, status=status)
 
 

@@ -34,16 +34,20 @@ def test_screen_a_person_in_the_browser_with_drafts_and_errors_in_khmer(
     assert response.status_code == 302 and screening.source == "paper"
     url = f"/persons/screenings/{screening.pk}/"
 
-    # htmx autosave of a partial draft returns the form fragment, with the now relevant
-    # questions shown.
+    # htmx autosave of a partial draft: only the status and the questions' errors come
+    # back (out of band); the form is not replaced while the user types.
     draft = client.post(
         f"{url}draft/",
-        {"interview_date": "2026-11-01", "consent_to_interview": "yes"},
+        {"interview_date": "2026-11-01", "consent_to_interview": "yes", "age_at_screening": "x"},
         HTTP_HX_REQUEST="true",
     )
     html = draft.content.decode()
-    assert draft.status_code == 200 and "<html" not in html and "Draft saved at" in html
-    assert 'id="section-act"' in html and 'id="section-act" hidden' not in html
+    assert draft.status_code == 200 and "<form" not in html and "Draft saved at" in html
+    assert 'id="draft-status" aria-live="polite" hx-swap-oob="true"' in html
+    assert "Enter a whole number." in html  # a type error is reported even in a draft
+    page = client.get(url).content.decode()
+    assert 'id="section-act"' in page and 'id="section-act" hidden' not in page
+    assert "data-relevant=" in page and "screening.js" in page
     screening.refresh_from_db()
     assert services.screening_answers(screening)["consent_to_interview"] == "yes"
 
