@@ -28,6 +28,8 @@ Administration (Django management commands):
   exchange send|export|import|ping|rotate-keys|verify-log|relay|fingerprint|status --home DIR
   run_huey --home DIR                                  the background worker (delivery retries)
   keys rotate --home DIR                               new master key; re-wrap every data key
+  plan load|export --home DIR                          the Plan of Action data file
+  backup --home DIR --output FILE; restore --home DIR --input FILE
   migrate, check, ... --home DIR                       any Django management command
 """
 

@@ -5,6 +5,7 @@ Idempotent: loading twice changes nothing. All names are invented for the demo.
 
 from __future__ import annotations
 
+import importlib
 import secrets
 from dataclasses import dataclass
 
@@ -173,9 +174,26 @@ class Credential:
     totp_secret: str | None
 
 
+# Each domain app's own idempotent demo loader (``ctip.<app>.demo.load_demo(node)``), run
+# after the accounts, in this order (the directory's services before the cases' referrals).
+DOMAIN_DEMOS = ("directory", "plan", "finance", "training", "prevention")
+
+
 @transaction.atomic
 def load_demo(node: str) -> list[Credential]:
-    """Create the demo data if missing. Returns the new users' credentials (empty if loaded)."""
+    """Create the demo data if missing. Returns the new users' credentials (empty if they
+    existed already); the domain apps' demo data is completed either way."""
+    credentials = _load_accounts_and_cases(node)
+    for app in DOMAIN_DEMOS:
+        try:
+            module = importlib.import_module(f"ctip.{app}.demo")
+        except ModuleNotFoundError:
+            continue  # the app has no demo data yet
+        module.load_demo(node)
+    return credentials
+
+
+def _load_accounts_and_cases(node: str) -> list[Credential]:
     from ctip.cases.services import PersonInput, person_create
 
     prefix = node.lower()
@@ -195,9 +213,11 @@ def load_demo(node: str) -> list[Credential]:
     caseworker = next(c.user for c in created if c.user.username == f"{prefix}_caseworker")
     for data in PERSONS[node]:
         person_create(user=caseworker, data=PersonInput(**data))
-    # Screenings and victim cases in their SOP stages (issue 5).
+    # Services to refer to, then screenings and victim cases in their SOP stages.
     from ctip.cases.demo import load_case_demo
+    from ctip.directory.demo import load_demo as load_directory_demo
 
+    load_directory_demo(node)
     load_case_demo(node)
     return [
         Credential(

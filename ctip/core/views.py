@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -20,6 +20,9 @@ from ctip.core.areas import AREAS_BY_SLUG, area_url_name
 @require_GET
 def home(request):
     user = request.user
+    if user.roles == {Role.ME_OFFICER}:
+        # The NCCT secretariat works from the Plan of Action dashboard.
+        return redirect("plan:index")
     cards = []
     if permissions.can(user, "person", permissions.VIEW):
         from ctip.cases.selectors import person_list

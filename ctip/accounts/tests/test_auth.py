@@ -77,7 +77,9 @@ def test_me_officer_signs_in_without_second_factor(me_officer):
     assert not needs_two_factor(me_officer)
     client = Client()
     assert sign_in(client, "me_officer")["Location"] == "/"
-    assert client.get("/").status_code == 200
+    # The secretariat's home is the Plan of Action dashboard.
+    assert client.get("/")["Location"] == "/plan/"
+    assert client.get("/plan/").status_code == 200
 
 
 def test_wrong_password_plain_error_audit_and_lockout(caseworker_a):
