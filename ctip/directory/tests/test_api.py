@@ -16,6 +16,15 @@ from ctip.testing import personas
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/directory"
+# The API says a field error without repeating what was sent (DP-6, ctip.core.api): a
+# message that contains a submitted value comes back as this one.
+SCRUBBED = "Enter a valid value."
+
+
+def assert_field_error(fields: dict, name: str, message: str) -> None:
+    assert name in fields, fields
+    assert fields[name] in ([message], [SCRUBBED]), fields[name]
+
 
 INTERNAL_FIELDS = {
     "address",
@@ -158,7 +167,7 @@ def test_bad_api_input_gives_field_errors(client_of, editor, shelter_agency, age
     )
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
-    assert "Unknown language code: zz." in fields["languages"]
+    assert_field_error(fields, "languages", "Unknown language code: zz.")
     assert "telegram" in fields
     assert not FocalPerson.objects.exists()
 
@@ -180,9 +189,9 @@ def test_assessment_through_the_api(client_of, editor, make_service, caseworker_
         f"{API}/services/{shelter.pk}/assessments", payload, content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {
-        "score_PR1": ["The score must be between 0 and 3 for this standard."]
-    }
+    fields = response.json()["error"]["fields"]
+    assert list(fields) == ["score_PR1"]
+    assert_field_error(fields, "score_PR1", "The score must be between 0 and 3 for this standard.")
     scores[0]["score"] = 3
     response = client.post(
         f"{API}/services/{shelter.pk}/assessments", payload, content_type="application/json"
