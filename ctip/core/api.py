@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -17,8 +18,9 @@ def exception_handler(exc, context):
     fields = {}
     message = ""
     if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, dict):
+        submitted = _submitted(context.get("request"))
         fields = {
-            k: [str(m) for m in (v if isinstance(v, list) else [v])]
+            k: [_scrub(str(m), submitted) for m in (v if isinstance(v, list) else [v])]
             for k, v in response.data.items()
         }
         message = "The request has invalid fields."
@@ -29,6 +31,43 @@ def exception_handler(exc, context):
         message = str(detail)
     response.data = {"error": {"code": str(code), "message": message, "fields": fields}}
     return response
+
+
+def _submitted(request) -> set[str]:
+    """Every value the client sent (body and query string)."""
+    values: set[str] = set()
+
+    def walk(item):
+        if isinstance(item, dict):
+            for key, value in item.items():
+                walk(key)
+                walk(value)
+        elif isinstance(item, list | tuple):
+            for value in item:
+                walk(value)
+        elif item is not None and len(str(item).strip()) >= 2:
+            values.add(str(item).strip())
+
+    if request is not None:
+        for source in (getattr(request, "data", None), getattr(request, "query_params", None)):
+            if hasattr(source, "lists"):
+                source = dict(source.lists())
+            walk(source)
+    return values
+
+
+def _scrub(message: str, submitted: set[str]) -> str:
+    """A field error that repeats what was sent (DRF's '"X" is not a valid choice.') would
+    carry personal data into clients' logs and error reports (DP-6): say it without it."""
+    for value in submitted:
+        if any(f"{a}{value}{b}" in message for a, b in ECHO_MARKS):
+            return gettext("Enter a valid value.")
+    return message
+
+
+# How validation messages quote the value they refuse: '"X" is not a valid choice.',
+# "Value 'X' is not a valid choice.", "Object with code=X does not exist."
+ECHO_MARKS = [('"', '"'), ("'", "'"), ("=", " "), ("=", "."), ("“", "”")]
 
 
 class ErrorDetailSerializer(serializers.Serializer):
