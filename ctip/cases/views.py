@@ -184,7 +184,8 @@ def _form_sections(definition, answers: dict, errors: dict, lang: str) -> list[d
         section_on = evaluate(section.relevant, known)
         questions = []
         for q in section.questions:
-            on = section_on and evaluate(q.relevant, known)
+            own = evaluate(q.relevant, known)  # the section hides the rest
+            on = section_on and own
             value = answers.get(q.id)
             if on and value not in (None, "", []):
                 known[q.id] = value
@@ -203,7 +204,7 @@ def _form_sections(definition, answers: dict, errors: dict, lang: str) -> list[d
                     "value": "" if value is None else value,
                     "choices": choices,
                     "errors": errors.get(q.id, []),
-                    "hidden": not on,
+                    "hidden": not own,
                     "relevant": json.dumps(q.relevant) if q.relevant else "",
                     "widget": _widget(q, choices),
                 }
