@@ -155,7 +155,7 @@ DEMO = {
             "country": "CN",
             "track": "cross_border",
             "consent": True,
-            "advance": 1,
+            "advance": 2,
         },
         {
             "person": {
@@ -250,6 +250,9 @@ def load_case_demo(node: str) -> int:
                     interpreter_name="Demo interpreter",
                 ),
             )
+        shelter = _local_service(node, "shelter")
+        if shelter is not None and item.get("advance", 0) >= 1:
+            services.referral_create(user=caseworker, case=case, service=shelter)
         for _ in range(item.get("advance", 0)):
             case = services.case_advance(user=caseworker, case=case)
         if item.get("seal"):
@@ -257,6 +260,13 @@ def load_case_demo(node: str) -> int:
                 user=supervisor, case=case, sealed=True, reason=item["seal"], named_users=[]
             )
     return opened
+
+
+def _local_service(node: str, kind: str):
+    """A service of this country from the directory's demo, if it was loaded."""
+    from ctip.directory.models import Service
+
+    return Service.objects.filter(country=node, service_type=kind).order_by("name_en").first()
 
 
 def _person(caseworker, item) -> Person | None:
