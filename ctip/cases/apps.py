@@ -35,12 +35,12 @@ class CasesConfig(AppConfig):
         )
         p.register("person", {Role.POLICE_FOCAL: {p.CREATE}})
 
-        # The exchange app (issue 4) asks one function whether consent covers a cross-border
-        # message. It may not exist yet in this checkout: register only when it does.
+        # The exchange app asks one function whether consent covers a cross-border message
+        # (DP-1). Guarded so the cases app also runs in a build without the exchange.
         try:
             from ctip.exchange.registry import set_consent_checker
         except ImportError:
             return
-        from ctip.cases.consent import consent_covers
+        from ctip.cases.consent import exchange_consent_checker
 
-        set_consent_checker(consent_covers)
+        set_consent_checker(exchange_consent_checker)

@@ -94,3 +94,38 @@ def _override(case, country, purpose, wanted, at) -> Approval | None:
         ):
             return approval
     return None
+
+
+# What each purpose's messages carry (the exchange's allow-lists, SECURITY.md DP-3): the
+# consent must cover all of it. An unknown purpose needs a consent covering everything.
+PURPOSE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "nationality_verification": ("identity", "origin", "documents"),
+    "repatriation": ("identity", "documents", "case_progress"),
+    "family_tracing": ("identity", "origin", "contact"),
+    "case_information": ("identity", "exploitation", "case_progress"),
+    "referral": ("identity", "case_progress"),
+    "assistance": ("identity", "case_progress"),
+}
+ALL_CATEGORIES = (
+    "identity",
+    "contact",
+    "documents",
+    "origin",
+    "photo",
+    "health",
+    "exploitation",
+    "case_progress",
+)
+
+
+def exchange_consent_checker(case_ref: str, recipient_country: str, purpose: str) -> bool:
+    """The form the exchange app calls (``registry.set_consent_checker``): the same check,
+    for the data categories that purpose's messages carry."""
+    return bool(
+        consent_covers(
+            case_ref=case_ref,
+            recipient_country=recipient_country,
+            purpose=purpose,
+            data_categories=PURPOSE_CATEGORIES.get(purpose, ALL_CATEGORIES),
+        )
+    )

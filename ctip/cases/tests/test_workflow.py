@@ -309,3 +309,15 @@ def test_sop_amended_by_the_node(settings, tmp_path, case_a, caseworker_a):
     settings.CTIP_HOME = tmp_path
     case = services.case_advance(user=caseworker_a, case=case_a)
     assert case.stage_due_at - case.stage_entered_at == dt.timedelta(days=5)
+
+
+def test_the_exchange_asks_the_same_consent_check(case_a, caseworker_a):
+    from ctip.exchange.registry import consent_allows
+
+    assert not consent_allows(case_a.reference, "CN", "nationality_verification")
+    consent(case_a, caseworker_a)  # identity, origin, documents to CN
+    assert consent_allows(case_a.reference, "CN", "nationality_verification")
+    assert not consent_allows(case_a.reference, "CN", "case_information")  # other purpose
+    assert not consent_allows(case_a.reference, "KH", "nationality_verification")
+    consent(case_a, caseworker_a, decision="refused", categories=())
+    assert not consent_allows(case_a.reference, "CN", "nationality_verification")
