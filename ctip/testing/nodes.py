@@ -83,3 +83,64 @@ def start_node(base: Path, node: str = "KH") -> RunningNode:
                 raise RuntimeError(f"node {node} did not start") from None
             time.sleep(0.2)
     return RunningNode(node, home, url, process, read_credentials(home))
+
+
+def exchange_fingerprint(home: Path) -> str:
+    """The node's exchange key fingerprint, as ``ctip exchange fingerprint`` prints it."""
+    return ctip("exchange", "fingerprint", "--home", str(home)).stdout.split()[1]
+
+
+def peer_nodes(a: RunningNode, b: RunningNode) -> None:
+    """Pin each node's exchange keys in the other (fetched over HTTP, compared by
+    fingerprint), as two operators do after reading each other the fingerprint."""
+    for here, there in ((a, b), (b, a)):
+        ctip(
+            "peer",
+            "add",
+            "--home",
+            str(here.home),
+            "--url",
+            there.url,
+            "--fingerprint",
+            exchange_fingerprint(there.home),
+        )
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"node at {url} did not start") from None
+            time.sleep(0.2)
+
+
+def _serve(home: Path, port: int, timeout: float) -> subprocess.Popen:
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "ctip", "serve", "--home", str(home), "--port", str(port)],
+        env=node_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_healthy(f"http://127.0.0.1:{port}", process, timeout)
+    return process
+
+
+def launch_node(base: Path, node: str = "KH", *, timeout: float = 90) -> RunningNode:
+    """``ctip init`` + ``ctip serve``, without demo data (no users: for node-to-node tests)."""
+    home = base / node.lower()
+    ctip("init", "--node", node, "--home", str(home))
+    port = free_port()
+    process = _serve(home, port, timeout)
+    return RunningNode(node, home, f"http://127.0.0.1:{port}", process, {})
+
+
+def restart_node(node: RunningNode, *, timeout: float = 90) -> RunningNode:
+    """Serve a stopped node again from its home, on the same address."""
+    process = _serve(node.home, int(node.url.rsplit(":", 1)[1]), timeout)
+    return RunningNode(node.node, node.home, node.url, process, node.credentials)

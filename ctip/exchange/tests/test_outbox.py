@@ -192,7 +192,7 @@ def test_link_alarm_is_raised_once_and_cleared(cn_peer, fake_cn):
     alarms = AuditEvent.objects.filter(details__event="exchange_link_down")
     assert alarms.count() == 1 and alarms.get().details["waiting"] == 1
     fake_cn.start()
-    services.outbox_relay(peer=cn_peer, now=later(HOUR))
+    assert len(services.outbox_relay(peer=cn_peer, now=later(120)).delivered) == 1
     cn_peer.refresh_from_db()
     assert cn_peer.alert_raised_at is None
     assert AuditEvent.objects.filter(details__event="exchange_link_restored").count() == 1
@@ -269,3 +269,26 @@ def test_rollover_signs_with_the_key_the_peer_knows(cn_peer, fake_cn, kh_keys):
     send()
     services.outbox_relay(peer=cn_peer)
     assert fake_cn.received[0].signer_kid == old.kid
+
+
+def test_a_day_long_partition_keeps_everything_and_delivers_in_order(cn_peer, fake_cn):
+    """Matrix #15: a 25-hour outage outlives every token's lifetime; nothing is lost, the
+    backoff stays capped, the alarm is raised once, and delivery resumes in order."""
+    t0 = int(time.time())
+    fake_cn.stop()
+    first = send(3, now=t0)
+    for hours in range(0, 26, 5):
+        services.outbox_relay(peer=cn_peer, now=t0 + hours * HOUR)
+    head = OutboxMessage.objects.get(pk=first[0].pk)
+    assert head.attempts >= 5 and statuses() == ["sent", "pending", "pending"]
+    assert (head.next_attempt_at - head.last_attempt_at).total_seconds() <= conf().retry_cap
+    assert AuditEvent.objects.filter(details__event="exchange_link_down").count() == 1
+
+    fake_cn.clock_offset = 26 * HOUR  # the peer's clock, a day later
+    fake_cn.start()
+    report = services.outbox_relay(peer=cn_peer, now=t0 + 26 * HOUR)
+    assert len(report.delivered) == 3 and fake_cn.seqs() == [1, 2, 3]
+    assert all(m.payload["iat"] >= t0 + 25 * HOUR for m in fake_cn.received)  # re-sealed
+    assert statuses() == ["acknowledged"] * 3
+    assert AuditEvent.objects.filter(details__event="exchange_link_restored").count() == 1
+    assert services.log_verify().ok

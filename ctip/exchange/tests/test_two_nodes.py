@@ -1,4 +1,4 @@
-"""Two real nodes on loopback (``ctip init`` + ``demo_data`` + ``serve``, each with its own
+"""Two real nodes on loopback (``ctip init`` + ``ctip serve``, each with its own
 SQLite database and keys), peered by fingerprint, exchanging messages both ways over HTTP and
 by bundle file; the link going down, the sender killed with SIGKILL mid-delivery, and twenty
 copies of one envelope at once (matrix #12, #13, #14, #15)."""
@@ -27,21 +27,26 @@ from ctip.exchange.keystore import keys_path, read_keys
 from ctip.testing.nodes import (
     ctip,
     exchange_fingerprint,
+    launch_node,
     node_env,
     peer_nodes,
     restart_node,
-    start_node,
 )
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
+def fingerprints(nodes) -> dict[str, str]:
+    return {name: exchange_fingerprint(node.home) for name, node in nodes.items()}
+
+
+@pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
     base = tmp_path_factory.mktemp("two-nodes")
-    kh = start_node(base, "KH")
+    kh = launch_node(base, "KH")
     try:
-        cn = start_node(base, "CN")
+        cn = launch_node(base, "CN")
     except BaseException:
         kh.stop()
         raise
@@ -121,17 +126,15 @@ def seal_as(sender, receiver, seq: int) -> str:
     )
 
 
-def test_pinning_refuses_a_wrong_fingerprint(nodes):
+def test_pinning_refuses_a_wrong_fingerprint(nodes, fingerprints):
     kh, cn = nodes["KH"], nodes["CN"]
-    wrong = exchange_fingerprint(kh.home)  # KH's own, not CN's
+    wrong = fingerprints["KH"]  # KH's own, not CN's
     result = ctip(
         "peer", "add", "--home", str(kh.home), "--url", cn.url, "--fingerprint", wrong, check=False
     )
     assert result.returncode == 1 and "fingerprint mismatch" in result.stderr
     state = json.loads(ctip("exchange", "status", "--json", "--home", str(kh.home)).stdout)
-    assert state["peers"] == [
-        {"node": "CN", "url": cn.url, "fingerprint": exchange_fingerprint(cn.home)}
-    ]
+    assert state["peers"] == [{"node": "CN", "url": cn.url, "fingerprint": fingerprints["CN"]}]
 
 
 def test_http_both_ways_with_ping_and_relay(nodes):
@@ -157,19 +160,22 @@ def test_http_both_ways_with_ping_and_relay(nodes):
 
 def test_bundle_files_both_ways_and_a_truncated_one(nodes, tmp_path):
     kh, cn = nodes["KH"], nodes["CN"]
-    for sender, receiver in ((kh, cn), (cn, kh)):
-        ids = [send(sender, receiver.node, f"cccc{n:012x}") for n in range(2)]
+    for sender, receiver, count in ((kh, cn, 2), (cn, kh, 1)):
+        ids = [send(sender, receiver.node, f"cccc{n:012x}") for n in range(count)]
         bundle, receipts = tmp_path / f"{sender.node}.bundle", tmp_path / f"{sender.node}.rcpt"
         out = ctip(
             "exchange", "export", "--home", str(sender.home), "--to", receiver.node, str(bundle)
         )
-        assert f"Wrote 2 envelopes for {receiver.node}" in out.stdout
-        before = inbox_from(receiver, sender.node)
-        cut = tmp_path / "cut.bundle"
-        cut.write_bytes(bundle.read_bytes()[: bundle.stat().st_size // 2])
-        refused = ctip("exchange", "import", "--home", str(receiver.home), str(cut), check=False)
-        assert refused.returncode == 1 and "bundle_truncated" in refused.stderr
-        assert inbox_from(receiver, sender.node) == before
+        assert f"Wrote {count} envelopes for {receiver.node}" in out.stdout
+        if sender is kh:
+            before = inbox_from(receiver, sender.node)
+            cut = tmp_path / "cut.bundle"
+            cut.write_bytes(bundle.read_bytes()[: bundle.stat().st_size // 2])
+            refused = ctip(
+                "exchange", "import", "--home", str(receiver.home), str(cut), check=False
+            )
+            assert refused.returncode == 1 and "bundle_truncated" in refused.stderr
+            assert inbox_from(receiver, sender.node) == before
         imported = ctip(
             "exchange",
             "import",
@@ -179,12 +185,13 @@ def test_bundle_files_both_ways_and_a_truncated_one(nodes, tmp_path):
             "--receipts",
             str(receipts),
         )
-        assert "2 accepted" in imported.stdout
+        assert f"{count} accepted" in imported.stdout
         back = ctip("exchange", "import", "--home", str(sender.home), str(receipts))
-        assert "2 acknowledged" in back.stdout
-        assert [outbox_status(sender, msg_id) for msg_id in ids] == ["acknowledged"] * 2
-        again = ctip("exchange", "import", "--home", str(receiver.home), str(bundle))
-        assert "0 accepted, 2 already had" in again.stdout
+        assert f"{count} acknowledged" in back.stdout
+        assert [outbox_status(sender, msg_id) for msg_id in ids] == ["acknowledged"] * count
+        assert set(ids) <= {msg_id for _, msg_id in inbox_from(receiver, sender.node)}
+    again = ctip("exchange", "import", "--home", str(cn.home), str(tmp_path / "KH.bundle"))
+    assert "0 accepted, 2 already had" in again.stdout
 
 
 def test_tampered_envelope_and_twenty_copies_at_once_over_http(nodes):
@@ -270,12 +277,12 @@ class HoldingProxy:
 
 
 @pytest.mark.parametrize("when", ["hold", "forward_hold"])
-def test_sender_killed_mid_delivery_loses_and_doubles_nothing(nodes, when):
+def test_sender_killed_mid_delivery_loses_and_doubles_nothing(nodes, fingerprints, when):
     """SIGKILL while the request is in flight: before CN saw it (#13), or after CN committed
     but before the answer reached the sender (#14). After a restart: exactly one copy."""
     kh, cn = nodes["KH"], nodes["CN"]
     proxy = HoldingProxy(cn.url)
-    fingerprint = exchange_fingerprint(cn.home)
+    fingerprint = fingerprints["CN"]
     try:
         ctip(
             "peer", "add", "--home", str(kh.home), "--url", proxy.url, "--fingerprint", fingerprint
@@ -299,7 +306,6 @@ def test_sender_killed_mid_delivery_loses_and_doubles_nothing(nodes, when):
         ctip("exchange", "relay", "--home", str(kh.home), "--wait", "60")
         assert outbox_status(kh, msg_id) == "acknowledged"
         assert [m for _, m in inbox_from(cn, "KH")].count(msg_id) == 1
-        assert "message log intact" in ctip("exchange", "verify-log", "--home", str(kh.home)).stdout
     finally:
         ctip("peer", "add", "--home", str(kh.home), "--url", cn.url, "--fingerprint", fingerprint)
         proxy.close()
