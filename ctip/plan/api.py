@@ -1,5 +1,6 @@
-"""REST endpoints of the plan: the current plan with its status, activity statuses, and
-one workflow action (report a status)."""
+"""REST endpoints of the plan: the current plan with its status, activity statuses, one
+version with its endorsements, progress reports, and the workflow actions (report a status,
+record an endorsement, send a report to the other node)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Country
 from ctip.core.api import ErrorSerializer
 from ctip.plan import selectors, services
-from ctip.plan.apps import CHANGE, VIEW
+from ctip.plan.apps import AMEND, CHANGE, VIEW
 from ctip.plan.models import Status
 
 ERRORS = {
@@ -162,3 +163,133 @@ def activity_status(request, number: str):
 
 
 activity_status.ctip_permission = ("plan", CHANGE)
+
+
+# --- Versions and endorsements ----------------------------------------------------------------
+
+
+class EndorsementOutSerializer(serializers.Serializer):
+    party = serializers.CharField()
+    endorsed_by = serializers.CharField()
+    endorsed_on = serializers.DateField()
+    meeting = serializers.CharField()
+    content_hash = serializers.CharField()
+    received_from = serializers.CharField(allow_blank=True)
+    recorded_at = serializers.DateTimeField()
+
+
+class VersionOutSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    reason = serializers.CharField()
+    agreed = serializers.BooleanField(source="is_agreed")
+    endorsements = EndorsementOutSerializer(many=True, source="endorsements.all")
+
+
+@extend_schema(
+    operation_id="plan_version_retrieve", responses={200: VersionOutSerializer, **ERRORS}
+)
+@api_view(["GET"])
+def version(request, number: int):
+    version = selectors.access_version(request.user, number, request=request)
+    return Response(VersionOutSerializer(version).data)
+
+
+version.ctip_permission = ("plan", VIEW)
+
+
+class EndorsementInSerializer(serializers.Serializer):
+    party = serializers.ChoiceField(choices=Country.choices)
+    endorsed_by = serializers.CharField(max_length=200)
+    endorsed_on = serializers.DateField()
+    meeting = serializers.CharField(max_length=300)
+
+
+def _validation(exc) -> serializers.ValidationError:
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    return serializers.ValidationError(detail)
+
+
+@extend_schema(
+    operation_id="plan_version_endorsement_create",
+    request=EndorsementInSerializer,
+    responses={201: VersionOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def version_endorse(request, number: int):
+    """Record one party's endorsement; this node's own party's is sent to the other node."""
+    permissions.require(request.user, "plan", AMEND, request=request)
+    version = selectors.access_version(request.user, number, request=request)
+    serializer = EndorsementInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    if version.endorsements.filter(party=serializer.validated_data["party"]).exists():
+        raise serializers.ValidationError({"party": ["This party has already endorsed."]})
+    try:
+        services.endorsement_record(
+            user=request.user, version=version, request=request, **serializer.validated_data
+        )
+    except services.ValidationError as exc:
+        raise _validation(exc) from None
+    version = selectors.access_version(request.user, number, request=request)
+    return Response(VersionOutSerializer(version).data, status=201)
+
+
+version_endorse.ctip_permission = ("plan", AMEND)
+
+
+# --- Progress reports ---------------------------------------------------------------------------
+
+
+class ReportOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    country = serializers.CharField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    language = serializers.CharField()
+    version = serializers.IntegerField(source="content.version", allow_null=True)
+    created_at = serializers.DateTimeField()
+    received_from = serializers.CharField(allow_blank=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+@extend_schema(
+    operation_id="plan_reports_list", responses={200: ReportOutSerializer(many=True), **ERRORS}
+)
+@api_view(["GET"])
+def reports(request):
+    rows = selectors.report_list(user=request.user)[:200]
+    return Response(ReportOutSerializer(rows, many=True).data)
+
+
+reports.ctip_permission = ("plan", VIEW)
+
+
+class ReportSendInSerializer(serializers.Serializer):
+    """No fields: the report is named by the path."""
+
+
+class ReportSendOutSerializer(serializers.Serializer):
+    report = ReportOutSerializer()
+    sent_to = serializers.ListField(child=serializers.CharField())
+
+
+@extend_schema(
+    operation_id="plan_report_send",
+    request=ReportSendInSerializer,
+    responses={202: ReportSendOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def report_send(request, pk):
+    """Queue one of this node's progress reports for the other node, through the exchange."""
+    permissions.require(request.user, "plan", AMEND, request=request)
+    report = selectors.access_report(request.user, pk, request=request)
+    ReportSendInSerializer(data=request.data).is_valid(raise_exception=True)
+    try:
+        sent_to = services.report_send(user=request.user, report=report, request=request)
+    except services.PlanError as exc:
+        raise serializers.ValidationError({"report": [str(exc)]}) from None
+    return Response(ReportSendOutSerializer({"report": report, "sent_to": sent_to}).data, 202)
+
+
+report_send.ctip_permission = ("plan", AMEND)

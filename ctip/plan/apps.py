@@ -13,6 +13,9 @@ class PlanConfig(AppConfig):
     def ready(self):
         from ctip.accounts import permissions
         from ctip.accounts.models import Role
+        from ctip.plan import sync
+
+        sync.register()  # the plan.endorsement and plan.report message types of the exchange
 
         # Everyone signed in may view the plan; the NCCT secretariat (M&E officer) keeps it,
         # supervisors may report status, the node administrator loads the plan file.

@@ -95,10 +95,15 @@ class Endorsement(models.Model):
     endorsed_on = models.DateField(_("endorsed on"))
     meeting = models.CharField(_("meeting"), max_length=300)
     content_hash = models.CharField(max_length=64, editable=False)
+    # Empty for an endorsement received from the other node (``received_from``).
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    # Set when the endorsement came from the other node through the exchange.
+    received_from = models.CharField(
+        _("received from"), max_length=2, choices=Country.choices, blank=True
+    )
 
     class Meta:
         ordering = ["version__number", "party"]
@@ -440,12 +445,23 @@ class ProgressReport(models.Model):
     period_end = models.DateField(_("to"))
     country = models.CharField(_("reporting country"), max_length=2, choices=Country.choices)
     language = models.CharField(_("second language"), max_length=10)
-    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
+    # Null only for a report received from the other node about a version not held here.
+    version = models.ForeignKey(
+        PlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     content = models.JSONField(editable=False)
+    # Empty for a report received from the other node.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # A report of the other node, received through the exchange (kept read-only, under the
+    # id it has there); for our own reports: when it was last queued for the other node.
+    received_from = models.CharField(
+        _("received from"), max_length=2, choices=Country.choices, blank=True
+    )
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent to the other node"), null=True, blank=True)
 
     class Meta:
         ordering = ["-period_end", "-created_at"]

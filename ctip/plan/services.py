@@ -20,7 +20,7 @@ from django.utils import timezone
 from ctip.accounts import permissions
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
-from ctip.plan import document, indicators
+from ctip.plan import document, indicators, sync
 from ctip.plan.apps import AMEND, CHANGE, LOAD
 from ctip.plan.models import (
     Activity,
@@ -283,7 +283,8 @@ def endorsement_record(
 ) -> Endorsement:
     """Record one party's endorsement of a version. With both parties', the version is agreed.
 
-    Sending the endorsement to the other node waits for the exchange app (issue 4)."""
+    This node's own party's endorsement is queued for the other node in the same
+    transaction (``ctip.plan.sync``), so it is recorded and sent, or neither."""
     permissions.require(user, "plan", AMEND, request=request)
     if endorsed_on > timezone.localdate():
         raise ValidationError({"endorsed_on": "An endorsement cannot be dated in the future."})
@@ -305,6 +306,7 @@ def endorsement_record(
         details={"version": version.number, "party": party, "agreed": version.is_agreed},
         request=request,
     )
+    sync.endorsement_queue(actor=user, endorsement=endorsement, request=request)
     return endorsement
 
 
@@ -526,7 +528,7 @@ def report_create(
 ) -> ProgressReport:
     """Issue this node's progress report for a period, frozen as it stands now.
 
-    Sending it to the other node waits for the exchange app (issue 4)."""
+    It is sent to the other node by :func:`report_send`, an explicit action."""
     from ctip.plan.selectors import report_content
 
     permissions.require(user, "plan", AMEND, request=request)
@@ -555,3 +557,28 @@ def report_create(
         request=request,
     )
     return report
+
+
+@transaction.atomic
+def report_send(*, user, report: ProgressReport, request=None) -> list[str]:
+    """Queue an issued report of this node for the other node (through the exchange
+    outbox, in this transaction). Sending again is harmless: the other node keeps the
+    first copy. Returns the nodes it was queued for."""
+    permissions.require(user, "plan", AMEND, request=request)
+    if report.received_from or report.country != settings.CTIP_NODE:
+        raise PlanError("a report received from the other node is not sent back")
+    messages = sync.report_queue(actor=user, report=report, request=request)
+    if not messages:
+        raise PlanError("no other node is peered yet: nothing was sent")
+    report.sent_at = timezone.now()
+    report.save(update_fields=["sent_at"])
+    sent_to = sorted(m.peer.node_id for m in messages)
+    audit_record(
+        actor=user,
+        action=Action.UPDATE,
+        obj=report,
+        fields=["sent_at"],
+        details={"sent_to": sent_to},
+        request=request,
+    )
+    return sent_to

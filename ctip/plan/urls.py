@@ -21,6 +21,7 @@ urlpatterns = [
     path("reports/", views.report_list, name="reports"),
     path("reports/new/", views.report_create, name="report_create"),
     path("reports/<uuid:pk>/", views.report_detail, name="report"),
+    path("reports/<uuid:pk>/send/", views.report_send, name="report_send"),
     path("reports/<uuid:pk>/report.docx", views.report_docx, name="report_docx"),
     path("evidence/<uuid:pk>/", views.evidence_download, name="evidence"),
 ]

@@ -433,6 +433,7 @@ def report_list(request):
         "plan/reports.html",
         {
             "reports": selectors.report_list(user=user),
+            "node": settings.CTIP_NODE,
             "form": forms.ReportForm(
                 initial={"period_start": start, "period_end": end, "language": "km"}
             ),
@@ -456,6 +457,24 @@ def report_create(request):
             return redirect("plan:report", pk=report.pk)
     else:
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("plan:reports")
+
+
+@permission("plan", AMEND)
+@require_POST
+def report_send(request, pk):
+    """Queue one of this node's reports for the other node, through the exchange."""
+    user = request.user
+    report = selectors.access_report(user, pk, request=request)
+    try:
+        sent_to = services.report_send(user=user, report=report, request=request)
+    except services.PlanError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("Report queued for the other node (%(nodes)s).") % {"nodes": ", ".join(sent_to)},
+        )
     return redirect("plan:reports")
 
 
