@@ -55,12 +55,12 @@ def _money(value: core.Money | None) -> dict | None:
     return {"amount": f"{value.amount:f}", "currency": value.currency.value}
 
 
-class MoneySerializer(serializers.Serializer):
+class FinanceMoneySerializer(serializers.Serializer):
     amount = serializers.CharField(help_text="Decimal string, e.g. 1250.50 (KHR: whole riel)")
     currency = serializers.ChoiceField(choices=Currency.choices)
 
 
-class RateInSerializer(serializers.Serializer):
+class FinanceRateInSerializer(serializers.Serializer):
     rate = serializers.CharField(required=False, allow_blank=True, max_length=40)
     rate_base = serializers.CharField(required=False, allow_blank=True, max_length=3)
     rate_date = serializers.DateField(required=False, allow_null=True)
@@ -77,7 +77,7 @@ class RateInSerializer(serializers.Serializer):
 # --- Meetings -----------------------------------------------------------------------------
 
 
-class MeetingOutSerializer(serializers.Serializer):
+class FinanceMeetingOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
     title_km = serializers.CharField()
@@ -96,7 +96,7 @@ class MeetingOutSerializer(serializers.Serializer):
         return sorted(meeting.party_codes(), key=PARTIES.index)
 
 
-class MeetingInSerializer(serializers.Serializer):
+class FinanceMeetingInSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     title_km = serializers.CharField(max_length=200, required=False, allow_blank=True)
     title_zh_hans = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -113,19 +113,19 @@ class MeetingInSerializer(serializers.Serializer):
     methods=["GET"],
     operation_id="finance_meetings_list",
     parameters=[OpenApiParameter("year", int, description="meetings starting in this year")],
-    responses={200: MeetingOutSerializer(many=True), **ERRORS},
+    responses={200: FinanceMeetingOutSerializer(many=True), **ERRORS},
 )
 @extend_schema(
     methods=["POST"],
     operation_id="finance_meetings_create",
-    request=MeetingInSerializer,
-    responses={201: MeetingOutSerializer, **ERRORS},
+    request=FinanceMeetingInSerializer,
+    responses={201: FinanceMeetingOutSerializer, **ERRORS},
 )
 @api_view(["GET", "POST"])
 def meetings(request):
     if request.method == "POST":
         permissions.require(request.user, R, CREATE, request=request)
-        s = MeetingInSerializer(data=request.data)
+        s = FinanceMeetingInSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         meeting = _call(
             services.meeting_create,
@@ -133,20 +133,20 @@ def meetings(request):
             data=services.MeetingInput(**s.validated_data),
             request=request,
         )
-        return Response(MeetingOutSerializer(meeting).data, status=201)
+        return Response(FinanceMeetingOutSerializer(meeting).data, status=201)
     permissions.require(request.user, R, VIEW, request=request)
     try:
         year = int(request.query_params.get("year", "") or 0) or None
     except ValueError:
         raise ValidationError({"year": ["Give a year, such as 2019."]}) from None
     qs = selectors.meeting_list(user=request.user, year=year)[:500]
-    return Response(MeetingOutSerializer(qs, many=True).data)
+    return Response(FinanceMeetingOutSerializer(qs, many=True).data)
 
 
 meetings.ctip_permission = (R, VIEW)
 
 
-class MemberOutSerializer(serializers.Serializer):
+class FinanceMemberOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField(source="display_name")
     position = serializers.CharField()
@@ -154,53 +154,53 @@ class MemberOutSerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
-class DelegationOutSerializer(serializers.Serializer):
+class FinanceDelegationOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     country = serializers.CharField()
     visiting = serializers.BooleanField(source="is_visiting")
-    members = MemberOutSerializer(many=True, source="members.all")
+    members = FinanceMemberOutSerializer(many=True, source="members.all")
 
 
-class ShareOutSerializer(serializers.Serializer):
+class FinanceShareOutSerializer(serializers.Serializer):
     bearer = serializers.CharField(help_text='a Party ("KH", "CN") or "donor:<id>"')
-    amount = MoneySerializer()
-    reporting = MoneySerializer()
+    amount = FinanceMoneySerializer()
+    reporting = FinanceMoneySerializer()
     basis = serializers.CharField(help_text='rule code, or "exception:<id>"')
 
 
-class AllocationOutSerializer(serializers.Serializer):
+class FinanceAllocationOutSerializer(serializers.Serializer):
     ruleset = serializers.CharField()
     rule = serializers.CharField(help_text="what the Financial Notes say for this item")
     decided_by = serializers.CharField(help_text='the rule, or "exception:<id>"')
-    reporting_total = MoneySerializer()
-    shares = ShareOutSerializer(many=True)
+    reporting_total = FinanceMoneySerializer()
+    shares = FinanceShareOutSerializer(many=True)
 
 
-class CostItemOutSerializer(serializers.Serializer):
+class FinanceCostItemOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     category = serializers.CharField()
     description = serializers.CharField()
-    amount = MoneySerializer()
+    amount = FinanceMoneySerializer()
     rate = serializers.CharField(allow_blank=True)
     rate_date = serializers.DateField(allow_null=True)
     incurred_by = serializers.CharField()
     for_party = serializers.CharField(help_text="empty: the meeting as a whole")
-    allocation = AllocationOutSerializer(allow_null=True)
+    allocation = FinanceAllocationOutSerializer(allow_null=True)
 
 
-class PartyTotalSerializer(serializers.Serializer):
+class FinancePartyTotalSerializer(serializers.Serializer):
     bearer = serializers.CharField()
-    borne = MoneySerializer()
-    paid = MoneySerializer(allow_null=True)
-    net = MoneySerializer(help_text="paid - borne: above zero, to be reimbursed")
+    borne = FinanceMoneySerializer()
+    paid = FinanceMoneySerializer(allow_null=True)
+    net = FinanceMoneySerializer(help_text="paid - borne: above zero, to be reimbursed")
 
 
-class MeetingDetailOutSerializer(MeetingOutSerializer):
-    delegations = DelegationOutSerializer(many=True)
+class FinanceMeetingDetailOutSerializer(FinanceMeetingOutSerializer):
+    delegations = FinanceDelegationOutSerializer(many=True)
     programme = serializers.ListField(child=serializers.DictField())
-    cost_items = CostItemOutSerializer(many=True)
-    totals = PartyTotalSerializer(many=True)
-    total = MoneySerializer(allow_null=True)
+    cost_items = FinanceCostItemOutSerializer(many=True)
+    totals = FinancePartyTotalSerializer(many=True)
+    total = FinanceMoneySerializer(allow_null=True)
 
 
 def _allocation_data(result: core.ItemAllocation | None) -> dict | None:
@@ -240,9 +240,9 @@ def _item_data(item, result) -> dict:
 def _meeting_detail(meeting) -> dict:
     allocation = selectors.meeting_allocation(meeting)
     results = {r.line.id: r for r in allocation.items}
-    data = MeetingOutSerializer(meeting).data
+    data = FinanceMeetingOutSerializer(meeting).data
     data.update(
-        delegations=DelegationOutSerializer(meeting.delegations.all(), many=True).data,
+        delegations=FinanceDelegationOutSerializer(meeting.delegations.all(), many=True).data,
         programme=[
             {
                 "day": p.day.isoformat(),
@@ -268,7 +268,7 @@ def _meeting_detail(meeting) -> dict:
 
 @extend_schema(
     operation_id="finance_meetings_retrieve",
-    responses={200: MeetingDetailOutSerializer, **ERRORS},
+    responses={200: FinanceMeetingDetailOutSerializer, **ERRORS},
 )
 @api_view(["GET"])
 def meeting_detail(request, pk):
@@ -279,7 +279,7 @@ def meeting_detail(request, pk):
 meeting_detail.ctip_permission = (R, VIEW)
 
 
-class MemberInSerializer(serializers.Serializer):
+class FinanceMemberInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     user_id = serializers.IntegerField(required=False, allow_null=True)
     position = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -288,24 +288,24 @@ class MemberInSerializer(serializers.Serializer):
     contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
-class DelegationInSerializer(serializers.Serializer):
+class FinanceDelegationInSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=2)
-    members = MemberInSerializer(many=True, required=False)
+    members = FinanceMemberInSerializer(many=True, required=False)
 
 
 @extend_schema(
     operation_id="finance_delegations_create",
-    request=DelegationInSerializer,
-    responses={201: DelegationOutSerializer, **ERRORS},
+    request=FinanceDelegationInSerializer,
+    responses={201: FinanceDelegationOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def delegations(request, pk):
     meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
-    s = DelegationInSerializer(data=request.data)
+    s = FinanceDelegationInSerializer(data=request.data)
     s.is_valid(raise_exception=True)
     with transaction.atomic():  # the delegation with all its members, or nothing
         delegation = _delegation_with_members(request, meeting, s.validated_data)
-    return Response(DelegationOutSerializer(delegation).data, status=201)
+    return Response(FinanceDelegationOutSerializer(delegation).data, status=201)
 
 
 def _delegation_with_members(request, meeting, data):
@@ -330,7 +330,7 @@ def _delegation_with_members(request, meeting, data):
 delegations.ctip_permission = (R, CHANGE)
 
 
-class CostItemInSerializer(RateInSerializer):
+class FinanceCostItemInSerializer(FinanceRateInSerializer):
     category = serializers.CharField(max_length=30)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     amount = serializers.CharField(max_length=40, help_text="decimal string, e.g. 1250.50")
@@ -342,13 +342,13 @@ class CostItemInSerializer(RateInSerializer):
 
 @extend_schema(
     operation_id="finance_cost_items_create",
-    request=CostItemInSerializer,
-    responses={201: CostItemOutSerializer, **ERRORS},
+    request=FinanceCostItemInSerializer,
+    responses={201: FinanceCostItemOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def cost_items(request, pk):
     meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
-    s = CostItemInSerializer(data=request.data)
+    s = FinanceCostItemInSerializer(data=request.data)
     s.is_valid(raise_exception=True)
     d = s.validated_data
     item = _call(
@@ -375,7 +375,7 @@ def cost_items(request, pk):
 cost_items.ctip_permission = (R, CHANGE)
 
 
-class ExceptionInSerializer(serializers.Serializer):
+class FinanceExceptionInSerializer(serializers.Serializer):
     cost_item = serializers.UUIDField(required=False, allow_null=True)
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
     for_party = serializers.CharField(max_length=2, required=False, allow_blank=True)
@@ -387,7 +387,7 @@ class ExceptionInSerializer(serializers.Serializer):
     document = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class ExceptionOutSerializer(serializers.Serializer):
+class FinanceExceptionOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     cost_item = serializers.UUIDField(source="cost_item_id", allow_null=True)
     category = serializers.CharField()
@@ -402,13 +402,13 @@ class ExceptionOutSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="finance_exceptions_create",
-    request=ExceptionInSerializer,
-    responses={201: ExceptionOutSerializer, **ERRORS},
+    request=FinanceExceptionInSerializer,
+    responses={201: FinanceExceptionOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def exceptions(request, pk):
     meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
-    s = ExceptionInSerializer(data=request.data)
+    s = FinanceExceptionInSerializer(data=request.data)
     s.is_valid(raise_exception=True)
     d = s.validated_data
     exception = _call(
@@ -428,19 +428,19 @@ def exceptions(request, pk):
         ),
         request=request,
     )
-    return Response(ExceptionOutSerializer(exception).data, status=201)
+    return Response(FinanceExceptionOutSerializer(exception).data, status=201)
 
 
 exceptions.ctip_permission = (R, CHANGE)
 
 
-class CoverageInSerializer(RateInSerializer):
+class FinanceCoverageInSerializer(FinanceRateInSerializer):
     cost_item = serializers.UUIDField()
     commitment = serializers.UUIDField()
     amount = serializers.CharField(max_length=40, help_text="in the cost item's currency")
 
 
-class CoverageOutSerializer(serializers.Serializer):
+class FinanceCoverageOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     cost_item = serializers.UUIDField(source="cost_item_id")
     commitment = serializers.UUIDField(source="commitment_id")
@@ -450,13 +450,13 @@ class CoverageOutSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="finance_coverage_create",
-    request=CoverageInSerializer,
-    responses={201: CoverageOutSerializer, **ERRORS},
+    request=FinanceCoverageInSerializer,
+    responses={201: FinanceCoverageOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def coverage(request, pk):
     meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
-    s = CoverageInSerializer(data=request.data)
+    s = FinanceCoverageInSerializer(data=request.data)
     s.is_valid(raise_exception=True)
     d = s.validated_data
     item = meeting.cost_items.filter(pk=d["cost_item"]).first()
@@ -471,40 +471,40 @@ def coverage(request, pk):
         rate=s.rate_input(),
         request=request,
     )
-    return Response(CoverageOutSerializer(result).data, status=201)
+    return Response(FinanceCoverageOutSerializer(result).data, status=201)
 
 
 coverage.ctip_permission = (R, CHANGE)
 
 
-class StatementLineSerializer(serializers.Serializer):
+class FinanceStatementLineSerializer(serializers.Serializer):
     cost_item = serializers.UUIDField()
     category = serializers.CharField()
     description = serializers.CharField()
-    amount = MoneySerializer()
-    share = MoneySerializer()
-    share_reporting = MoneySerializer()
+    amount = FinanceMoneySerializer()
+    share = FinanceMoneySerializer()
+    share_reporting = FinanceMoneySerializer()
     basis = serializers.CharField()
     rule = serializers.CharField()
 
 
-class StatementOutSerializer(serializers.Serializer):
+class FinanceStatementOutSerializer(serializers.Serializer):
     meeting = serializers.UUIDField()
     party = serializers.CharField()
     languages = serializers.ListField(child=serializers.CharField())
     ruleset = serializers.CharField()
-    lines = StatementLineSerializer(many=True)
-    borne = MoneySerializer()
-    paid = MoneySerializer()
-    net = MoneySerializer()
-    covered_by_donors = MoneySerializer()
+    lines = FinanceStatementLineSerializer(many=True)
+    borne = FinanceMoneySerializer()
+    paid = FinanceMoneySerializer()
+    net = FinanceMoneySerializer()
+    covered_by_donors = FinanceMoneySerializer()
     rules_applied = serializers.ListField(child=serializers.DictField())
 
 
 @extend_schema(
     operation_id="finance_statement_retrieve",
     parameters=[OpenApiParameter("party", str, enum=PARTIES, required=True)],
-    responses={200: StatementOutSerializer, **ERRORS},
+    responses={200: FinanceStatementOutSerializer, **ERRORS},
 )
 @api_view(["GET"])
 def statement(request, pk):
@@ -549,7 +549,7 @@ statement.ctip_permission = (R, VIEW)
 # --- Donors -------------------------------------------------------------------------------
 
 
-class CommitmentOutSerializer(serializers.Serializer):
+class FinanceCommitmentOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     meeting = serializers.UUIDField(source="meeting_id", allow_null=True)
     plan_activity = serializers.CharField()
@@ -559,17 +559,17 @@ class CommitmentOutSerializer(serializers.Serializer):
     reference = serializers.CharField()
 
 
-class DonorOutSerializer(serializers.Serializer):
+class FinanceDonorOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     code = serializers.CharField()
     name = serializers.CharField()
     name_km = serializers.CharField()
     name_zh_hans = serializers.CharField()
     kind = serializers.CharField()
-    commitments = CommitmentOutSerializer(many=True, source="commitments.all")
+    commitments = FinanceCommitmentOutSerializer(many=True, source="commitments.all")
 
 
-class DonorInSerializer(serializers.Serializer):
+class FinanceDonorInSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=40)
     name = serializers.CharField(max_length=200)
     name_km = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -580,19 +580,19 @@ class DonorInSerializer(serializers.Serializer):
 @extend_schema(
     methods=["GET"],
     operation_id="finance_donors_list",
-    responses={200: DonorOutSerializer(many=True), **ERRORS},
+    responses={200: FinanceDonorOutSerializer(many=True), **ERRORS},
 )
 @extend_schema(
     methods=["POST"],
     operation_id="finance_donors_create",
-    request=DonorInSerializer,
-    responses={201: DonorOutSerializer, **ERRORS},
+    request=FinanceDonorInSerializer,
+    responses={201: FinanceDonorOutSerializer, **ERRORS},
 )
 @api_view(["GET", "POST"])
 def donors(request):
     if request.method == "POST":
         permissions.require(request.user, R, CREATE, request=request)
-        s = DonorInSerializer(data=request.data)
+        s = FinanceDonorInSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         donor = _call(
             services.donor_create,
@@ -600,15 +600,17 @@ def donors(request):
             data=services.DonorInput(**s.validated_data),
             request=request,
         )
-        return Response(DonorOutSerializer(donor).data, status=201)
+        return Response(FinanceDonorOutSerializer(donor).data, status=201)
     permissions.require(request.user, R, VIEW, request=request)
-    return Response(DonorOutSerializer(selectors.donor_list(user=request.user), many=True).data)
+    return Response(
+        FinanceDonorOutSerializer(selectors.donor_list(user=request.user), many=True).data
+    )
 
 
 donors.ctip_permission = (R, VIEW)
 
 
-class CommitmentInSerializer(serializers.Serializer):
+class FinanceCommitmentInSerializer(serializers.Serializer):
     meeting = serializers.UUIDField(required=False, allow_null=True)
     plan_activity = serializers.CharField(max_length=8, required=False, allow_blank=True)
     amount = serializers.CharField(max_length=40)
@@ -619,13 +621,13 @@ class CommitmentInSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="finance_commitments_create",
-    request=CommitmentInSerializer,
-    responses={201: CommitmentOutSerializer, **ERRORS},
+    request=FinanceCommitmentInSerializer,
+    responses={201: FinanceCommitmentOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def commitments(request, pk):
     donor = selectors.access_donor(request.user, pk, action=CREATE, request=request)
-    s = CommitmentInSerializer(data=request.data)
+    s = FinanceCommitmentInSerializer(data=request.data)
     s.is_valid(raise_exception=True)
     d = s.validated_data
     commitment = _call(
@@ -642,7 +644,7 @@ def commitments(request, pk):
         ),
         request=request,
     )
-    return Response(CommitmentOutSerializer(commitment).data, status=201)
+    return Response(FinanceCommitmentOutSerializer(commitment).data, status=201)
 
 
 commitments.ctip_permission = (R, CREATE)
@@ -651,26 +653,26 @@ commitments.ctip_permission = (R, CREATE)
 # --- Reintegration budget -----------------------------------------------------------------
 
 
-class CaseTotalsSerializer(serializers.Serializer):
+class FinanceCaseTotalsSerializer(serializers.Serializer):
     case = serializers.CharField()
-    committed = MoneySerializer()
-    spent = MoneySerializer()
-    open = MoneySerializer()
+    committed = FinanceMoneySerializer()
+    spent = FinanceMoneySerializer()
+    open = FinanceMoneySerializer()
 
 
-class BudgetOutSerializer(serializers.Serializer):
+class FinanceBudgetOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     country = serializers.CharField()
     year = serializers.IntegerField()
-    allocated = MoneySerializer()
-    spent = MoneySerializer()
-    committed = MoneySerializer()
-    open_commitments = MoneySerializer()
-    remaining = MoneySerializer()
+    allocated = FinanceMoneySerializer()
+    spent = FinanceMoneySerializer()
+    committed = FinanceMoneySerializer()
+    open_commitments = FinanceMoneySerializer()
+    remaining = FinanceMoneySerializer()
     remaining_percent = serializers.CharField()
     alert_below = serializers.CharField()
     level = serializers.ChoiceField(choices=[lv.value for lv in core.Level])
-    cases = CaseTotalsSerializer(many=True)
+    cases = FinanceCaseTotalsSerializer(many=True)
 
 
 def _budget_data(allocation) -> dict:
@@ -699,7 +701,7 @@ def _budget_data(allocation) -> dict:
     }
 
 
-class BudgetInSerializer(serializers.Serializer):
+class FinanceBudgetInSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=2)
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     amount = serializers.CharField(max_length=40)
@@ -713,19 +715,19 @@ class BudgetInSerializer(serializers.Serializer):
 @extend_schema(
     methods=["GET"],
     operation_id="finance_budgets_list",
-    responses={200: BudgetOutSerializer(many=True), **ERRORS},
+    responses={200: FinanceBudgetOutSerializer(many=True), **ERRORS},
 )
 @extend_schema(
     methods=["POST"],
     operation_id="finance_budgets_create",
-    request=BudgetInSerializer,
-    responses={201: BudgetOutSerializer, **ERRORS},
+    request=FinanceBudgetInSerializer,
+    responses={201: FinanceBudgetOutSerializer, **ERRORS},
 )
 @api_view(["GET", "POST"])
 def budgets(request):
     if request.method == "POST":
         permissions.require(request.user, R, CREATE, request=request)
-        s = BudgetInSerializer(data=request.data)
+        s = FinanceBudgetInSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = dict(s.validated_data)
         d["currency"] = d["currency"].upper()
@@ -745,7 +747,7 @@ budgets.ctip_permission = (R, VIEW)
 
 
 @extend_schema(
-    operation_id="finance_budgets_retrieve", responses={200: BudgetOutSerializer, **ERRORS}
+    operation_id="finance_budgets_retrieve", responses={200: FinanceBudgetOutSerializer, **ERRORS}
 )
 @api_view(["GET"])
 def budget_detail(request, pk):
@@ -755,7 +757,7 @@ def budget_detail(request, pk):
 budget_detail.ctip_permission = (R, VIEW)
 
 
-class EntryInSerializer(RateInSerializer):
+class FinanceEntryInSerializer(FinanceRateInSerializer):
     kind = serializers.ChoiceField(choices=EntryKind.choices)
     case_reference = serializers.CharField(max_length=40)
     support = serializers.ChoiceField(choices=SupportType.choices)
@@ -766,7 +768,7 @@ class EntryInSerializer(RateInSerializer):
     referral_reference = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
 
-class EntryOutSerializer(serializers.Serializer):
+class FinanceEntryOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
     case_reference = serializers.CharField()
@@ -781,13 +783,13 @@ class EntryOutSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="finance_budget_entries_create",
-    request=EntryInSerializer,
-    responses={201: EntryOutSerializer, **ERRORS},
+    request=FinanceEntryInSerializer,
+    responses={201: FinanceEntryOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def budget_entries(request, pk):
     allocation = selectors.access_budget(request.user, pk, action=CHANGE, request=request)
-    s = EntryInSerializer(data=request.data)
+    s = FinanceEntryInSerializer(data=request.data)
     s.is_valid(raise_exception=True)
     d = s.validated_data
     entry = _call(
@@ -808,7 +810,7 @@ def budget_entries(request, pk):
         request=request,
     )
     allocation = selectors.access_budget(request.user, pk, request=request)
-    data = EntryOutSerializer(
+    data = FinanceEntryOutSerializer(
         {
             **{
                 f: getattr(entry, f)

@@ -99,6 +99,16 @@ def _in(field: str, choices) -> models.Q:
     return models.Q(**{f"{field}__in": [c for c, _label in choices.choices]})
 
 
+class NodeWide:
+    """Finance records belong to the node's secretariat, not to one agency: whoever may view
+    ``finance`` sees them all (the object rule the deny-by-default walk checks)."""
+
+    def ctip_visible_to(self, user) -> bool:
+        from ctip.accounts import permissions
+
+        return permissions.can(user, "finance", permissions.VIEW)
+
+
 def _localised(obj, base: str) -> str:
     lang = (get_language() or "en").lower()
     if lang.startswith("km") and getattr(obj, f"{base}_km", ""):
@@ -163,7 +173,7 @@ class RatedAmount(models.Model):
 # --- Meetings -----------------------------------------------------------------------------
 
 
-class Meeting(models.Model):
+class Meeting(NodeWide, models.Model):
     """A workshop, meeting, field trip or training held under the plan, in one country."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -241,7 +251,7 @@ class Meeting(models.Model):
         )
 
 
-class Delegation(models.Model):
+class Delegation(NodeWide, models.Model):
     """One Party's delegation to a meeting (the host may have one too)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -435,7 +445,7 @@ class WrittenException(models.Model):
 # --- External support ---------------------------------------------------------------------
 
 
-class Donor(models.Model):
+class Donor(NodeWide, models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.SlugField(_("short code"), max_length=40, unique=True)
     name = models.CharField(_("name (English)"), max_length=200)
@@ -541,7 +551,7 @@ class DonorCoverage(models.Model):
 # --- Reintegration budget (III.8) ---------------------------------------------------------
 
 
-class BudgetAllocation(models.Model):
+class BudgetAllocation(NodeWide, models.Model):
     """A country's national budget for victim reintegration and support, for one year."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
