@@ -10,7 +10,7 @@ class ExchangeConfig(AppConfig):
     def ready(self) -> None:
         from ctip.accounts import permissions
         from ctip.accounts.models import Role
-        from ctip.exchange.services import register_builtin_types
+        from ctip.exchange.builtin import register_builtin_types
 
         # The node administrator runs the link (peers, retries, pings); the data protection
         # officer reviews it, read-only. Neither sees message bodies: the pages show metadata.

@@ -24,19 +24,15 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
-from ctip.audit.chain import GENESIS, link
-from ctip.audit.models import Action, ChainHead
+from ctip.audit.models import Action
 from ctip.audit.services import audit_record, audit_security_event
-from ctip.core.crypto import CryptoError, get_keyring
 from ctip.exchange import keystore, registry
 from ctip.exchange.conf import conf, keys_file
 from ctip.exchange.core import (
     MAX_TOKEN_BYTES,
     BadReply,
     EnvelopeError,
-    HandlerRefused,
     KeySelectionError,
     NodeKeys,
     PeerAnchor,
@@ -54,7 +50,6 @@ from ctip.exchange.core import (
     public_jwks,
     seal_envelope,
     verify_receipt,
-    verify_signature_at,
 )
 from ctip.exchange.core.encoding import b64url_decode, strict_json_loads
 from ctip.exchange.errors import (
@@ -65,10 +60,11 @@ from ctip.exchange.errors import (
     PingFailed,
     PinRefused,
 )
+from ctip.exchange.identity import _keys_cache, our_keys, own_fingerprint, valid_kid
+from ctip.exchange.messagelog import LogInput, LogVerifyResult, log_append, log_verify
 from ctip.exchange.models import (
     AnchorSource,
     InboxMessage,
-    LogEntry,
     LogKind,
     OutboxMessage,
     OutboxStatus,
@@ -80,10 +76,39 @@ from ctip.exchange.models import (
 from ctip.exchange.transport import InboxAnswer, TransportError, check_url, post_envelope
 from ctip.home import NODES
 
+__all__ = [
+    "BundleIn",
+    "BundleOut",
+    "Delivery",
+    "KeysUnavailable",
+    "LogVerifyResult",
+    "PingResult",
+    "Received",
+    "RelayReport",
+    "apply_receipt",
+    "backoff_seconds",
+    "bundle_export",
+    "bundle_import",
+    "deliver",
+    "envelope_receive",
+    "keys_rotate",
+    "log_verify",
+    "message_send",
+    "now_ts",
+    "our_keys",
+    "outbox_relay",
+    "outbox_retry_now",
+    "own_fingerprint",
+    "peer_pin",
+    "peer_revoke_key",
+    "ping",
+    "receipt_import",
+    "refuse_oversize",
+]
+
 security_log = logging.getLogger("ctip.security")
 log = logging.getLogger("ctip.exchange")
 
-LOG_CHAIN = "exchange"
 #: Refusals worth another try after re-sealing: time, or keys that may be mid-rotation.
 RETRYABLE = frozenset(
     {
@@ -109,194 +134,6 @@ def _dt(ts: int) -> datetime:
 
 def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- Our keys ---------------------------------------------------------------------------------
-
-_keys_cache: dict[str, Any] = {}
-
-
-def our_keys() -> NodeKeys:
-    """This node's private exchange keys, re-read when the file changes (rotation)."""
-    try:
-        path = keys_file()
-        stat = path.stat()
-    except keystore.KeyStoreError as exc:
-        raise KeysUnavailable(str(exc)) from None
-    except FileNotFoundError:
-        raise KeysUnavailable(
-            f"{keys_file()} is missing: create the exchange keys with "
-            "'ctip exchange keygen --home DIR'"
-        ) from None
-    stamp = (str(path), stat.st_mtime_ns, stat.st_size)
-    if _keys_cache.get("stamp") != stamp:
-        try:
-            keys = keystore.read_keys(path, settings.CTIP_NODE)
-        except keystore.KeyStoreError as exc:
-            raise KeysUnavailable(str(exc)) from None
-        _keys_cache.update(stamp=stamp, keys=keys)
-    return _keys_cache["keys"]
-
-
-def own_fingerprint() -> str:
-    return fingerprint(our_keys().public())
-
-
-def _valid_kid(keys: NodeKeys, kid: str, now: int) -> str | None:
-    """``kid`` if it names one of our signing keys valid at ``now``, else None (newest)."""
-    if not kid:
-        return None
-    entry = keys.get(kid, "sig")
-    return kid if entry is not None and entry.is_valid_at(now) else None
-
-
-# --- The message log ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LogInput:
-    kind: str
-    peer: str
-    evidence: str
-    signer_kid: str
-    msg_id: str | None = None
-    msg_type: str = ""
-    transport: str = ""
-    envelope_digest: str = ""
-    anchor: PinnedAnchor | None = None
-
-
-def _log_content(entry: LogEntry, anchor_fingerprint: str) -> dict:
-    return {
-        "chain": LOG_CHAIN,
-        "seq": entry.seq,
-        "at": entry.at.isoformat(),
-        "kind": entry.kind,
-        "peer": entry.peer,
-        "msg_id": str(entry.msg_id) if entry.msg_id else None,
-        "msg_type": entry.msg_type,
-        "transport": entry.transport,
-        "envelope_digest": entry.envelope_digest,
-        "evidence_digest": entry.evidence_digest,
-        "signer_kid": entry.signer_kid,
-        "anchor": anchor_fingerprint,
-    }
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-@transaction.atomic
-def log_append(entries: list[LogInput]) -> list[LogEntry]:
-    """Append signed evidence to the message log, in order, under a lock on its chain head."""
-    ChainHead.objects.get_or_create(name=LOG_CHAIN)
-    head = ChainHead.objects.select_for_update().get(name=LOG_CHAIN)
-    key = get_keyring().chain_key
-    at = timezone.now()
-    seq, prev = head.seq, head.hash
-    rows = []
-    for item in entries:
-        seq += 1
-        row = LogEntry(
-            seq=seq,
-            at=at,
-            kind=item.kind,
-            peer=item.peer,
-            msg_id=item.msg_id,
-            msg_type=item.msg_type,
-            transport=item.transport,
-            envelope_digest=item.envelope_digest,
-            evidence_digest=_sha256(item.evidence),
-            signer_kid=item.signer_kid,
-            anchor=item.anchor,
-            evidence=item.evidence,
-            prev_hash=prev,
-        )
-        row.hash = link(
-            key, prev, _log_content(row, item.anchor.fingerprint if item.anchor else "")
-        )
-        row.full_clean()
-        row.save(force_insert=True)
-        prev = row.hash
-        rows.append(row)
-    head.seq, head.hash = seq, prev
-    head.save(update_fields=["seq", "hash"])
-    return rows
-
-
-@dataclass(frozen=True)
-class LogVerifyResult:
-    ok: bool
-    checked: int
-    first_bad_seq: int | None = None
-    reason: str = ""
-    signatures: int = 0
-    purged: int = 0
-
-
-def _peek_iat(jws: str) -> int:
-    """The signed ``iat`` (unverified: the signature check that follows covers it)."""
-    try:
-        payload = strict_json_loads(b64url_decode(jws.split(".")[1]))
-        iat = payload["iat"]
-    except (EnvelopeError, IndexError, KeyError, TypeError):
-        return -1
-    return iat if isinstance(iat, int) and not isinstance(iat, bool) else -1
-
-
-def log_verify() -> LogVerifyResult:
-    """Walk the log in order: chain links, then each entry's evidence digest and signature.
-
-    Signatures are judged with the key windows at the signed ``iat``, under the anchor
-    version that was pinned when the entry was written (our own public keys for what we
-    signed), so evidence keeps verifying after keys rotate or expire.
-    """
-    key = get_keyring().chain_key
-    own = our_keys().public()
-    anchors: dict[int, PeerAnchor] = {}
-    prev, expected, checked, signatures, purged = GENESIS, 1, 0, 0, 0
-
-    def bad(seq: int, reason: str) -> LogVerifyResult:
-        return LogVerifyResult(False, checked, seq, reason, signatures, purged)
-
-    rows = LogEntry.objects.order_by("seq").select_related("data_key", "anchor")
-    for row in rows.iterator(chunk_size=500):
-        if row.seq != expected:
-            return bad(expected, f"entry {expected} is missing")
-        if row.prev_hash != prev:
-            return bad(row.seq, "does not follow the entry before it (deleted or reordered)")
-        anchor_fp = row.anchor.fingerprint if row.anchor else ""
-        if link(key, prev, _log_content(row, anchor_fp)) != row.hash:
-            return bad(row.seq, "its content was changed")
-        try:
-            evidence = row.evidence
-        except CryptoError as exc:
-            if "shredded" in str(exc):
-                purged += 1
-                prev, expected, checked = row.hash, expected + 1, checked + 1
-                continue
-            return bad(row.seq, "its evidence does not decrypt (altered or moved)")
-        if evidence is None or _sha256(evidence) != row.evidence_digest:
-            return bad(row.seq, "its evidence does not match its digest")
-        if row.kind in (LogKind.MESSAGE_OUT, LogKind.RECEIPT_OUT):
-            anchor = own
-        else:
-            if row.anchor_id is None:
-                return bad(row.seq, "it names no pinned anchor")
-            if row.anchor_id not in anchors:
-                anchors[row.anchor_id] = row.anchor.core()
-            anchor = anchors[row.anchor_id]
-        try:
-            verify_signature_at(evidence, anchor, _peek_iat(evidence))
-        except EnvelopeError as exc:
-            return bad(row.seq, f"its signature does not verify ({exc.code})")
-        signatures += 1
-        prev, expected, checked = row.hash, expected + 1, checked + 1
-    head = ChainHead.objects.filter(name=LOG_CHAIN).first()
-    if head is not None and (head.seq != checked or head.hash != prev):
-        return bad(checked + 1, f"the chain head says {head.seq} entries; later ones were removed")
-    return LogVerifyResult(True, checked, None, "", signatures, purged)
 
 
 # --- Peers ----------------------------------------------------------------------------------
@@ -476,7 +313,7 @@ def _seal(msg: OutboxMessage, peer: Peer, now: int, ttl: int) -> SealedEnvelope:
             consent_ref=msg.consent_ref or None,
             in_reply_to=str(msg.in_reply_to) if msg.in_reply_to else None,
             case_ref=msg.case_ref or None,
-            signing_kid=_valid_kid(keys, peer.sign_with, now),
+            signing_kid=valid_kid(keys, peer.sign_with, now),
         )
     except KeySelectionError as exc:
         raise KeysUnavailable(f"cannot seal for {peer.node_id}: {exc}") from None
@@ -1073,7 +910,7 @@ def refuse_oversize(*, transport: str, declared: str, request=None) -> str:
 def _receipt_kid(node_id: str | None, peers, keys: NodeKeys, now: int) -> str | None:
     if node_id is None or node_id not in peers:
         return None
-    return _valid_kid(keys, peers[node_id][0].sign_with, now)
+    return valid_kid(keys, peers[node_id][0].sign_with, now)
 
 
 def _refuse(exc, env_digest, message, peers, transport, now, keys, request) -> Received:
@@ -1162,7 +999,7 @@ def _store_and_handle(message, peer, pinned, entry, transport, now, keys, reques
         reason_code=None,
         signer_keys=keys,
         now=now,
-        signing_kid=_valid_kid(keys, peer.sign_with, now),
+        signing_kid=valid_kid(keys, peer.sign_with, now),
     )
     inbox = InboxMessage(
         peer=peer,
@@ -1232,99 +1069,6 @@ def _store_and_handle(message, peer, pinned, entry, transport, now, keys, reques
     return inbox, receipt
 
 
-# --- Built-in message types ----------------------------------------------------------------------
-
-
-def handle_ping(message: registry.IncomingMessage) -> None:
-    """A ping has no business effect: its signed receipt is the answer."""
-
-
-def handle_keys_update(message: registry.IncomingMessage) -> None:
-    """The peer announces its new keys, signed with a key we already trust.
-
-    The new set must contain the key that signed the announcement (continuity), and keys
-    we revoked stay revoked whatever the announcement says.
-    """
-    try:
-        announced = anchor_from_jwks(message.body["jwks"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise HandlerRefused(f"not a valid key set: {exc}") from None
-    if announced.node_id != message.sender:
-        raise HandlerRefused("the key set names another node")
-    if announced.get(message.signer_kid, "sig") is None:
-        raise HandlerRefused("the new key set must hold the key that signed the announcement")
-    peer = Peer.objects.select_for_update().get(node_id=message.sender)
-    current = peer.anchor()
-    merged = announced
-    for entry in current:
-        if entry.revoked_at is not None and merged.get(entry.kid, entry.use) is not None:
-            mine = merged.get(entry.kid, entry.use)
-            if mine.revoked_at is None or mine.revoked_at > entry.revoked_at:
-                merged = merged.with_revocation(entry.kid, entry.revoked_at)
-    problem = _anchor_problems(merged, int(message.sent_at.timestamp()))
-    if problem:
-        raise HandlerRefused(problem)
-    if fingerprint(merged) == peer.pinned.fingerprint:
-        return
-    row = _new_anchor_version(
-        peer, merged, source=AnchorSource.MESSAGE, pinned_by=f"message {message.msg_id}"
-    )
-    audit_security_event(
-        actor=None,
-        event="peer_keys_updated",
-        object_type="exchange.peer",
-        object_id=peer.node_id,
-        details={"fingerprint": row.fingerprint, "version": row.version, "msg_id": message.msg_id},
-    )
-
-
-PING_SCHEMA = {
-    "type": "object",
-    "properties": {"nonce": {"type": "string", "pattern": "^[0-9a-f]{8,64}$"}},
-    "required": ["nonce"],
-    "additionalProperties": False,
-}
-JWK_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "kty": {"const": "OKP"},
-        "crv": {"enum": ["Ed25519", "X25519"]},
-        "x": {"type": "string", "maxLength": 64},
-        "kid": {"type": "string", "maxLength": 64},
-        "use": {"enum": ["sig", "enc"]},
-        "alg": {"type": "string", "maxLength": 20},
-        "not_before": {"type": "integer"},
-        "not_after": {"type": "integer"},
-        "revoked_at": {"type": "integer"},
-    },
-    "required": ["kty", "crv", "x", "kid", "use", "alg", "not_before", "not_after"],
-    "additionalProperties": False,
-}
-KEYS_UPDATE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "jwks": {
-            "type": "object",
-            "properties": {
-                "node_id": {"type": "string", "maxLength": 8},
-                "keys": {"type": "array", "items": JWK_SCHEMA, "minItems": 2, "maxItems": 32},
-            },
-            "required": ["node_id", "keys"],
-            "additionalProperties": False,
-        }
-    },
-    "required": ["jwks"],
-    "additionalProperties": False,
-}
-
-
-def register_builtin_types() -> None:
-    registry.register_message_type("ping", 1, PING_SCHEMA, handle_ping, personal_data=False)
-    registry.register_message_type(
-        "keys.update", 1, KEYS_UPDATE_SCHEMA, handle_keys_update, personal_data=False
-    )
-
-
 # --- Key rotation ---------------------------------------------------------------------------------
 
 
@@ -1343,7 +1087,7 @@ def keys_rotate(
     with transaction.atomic():
         pinned_ids = set(PinnedAnchor.objects.values_list("peer_id", flat=True))
         for peer in Peer.objects.select_for_update().filter(pk__in=pinned_ids).order_by("pk"):
-            if not _valid_kid(old, peer.sign_with, now):
+            if not valid_kid(old, peer.sign_with, now):
                 peer.sign_with = old_sig.kid
                 peer.save(update_fields=["sign_with"])
             message_send(
@@ -1420,7 +1164,7 @@ def bundle_export(*, actor, to: str, now: int | None = None, request=None) -> Bu
             recipient=peer.node_id,
             now=now,
             bundle_id=bundle_id,
-            signing_kid=_valid_kid(keys, peer.sign_with, now),
+            signing_kid=valid_kid(keys, peer.sign_with, now),
         )
         audit_record(
             actor=actor,
