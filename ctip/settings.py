@@ -261,6 +261,8 @@ TIME_ZONE = "UTC"
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
+# The project's own static folder (vendored htmx and fonts), besides each app's.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = str(CTIP_HOME / "static") if CTIP_HOME else os.environ.get("CTIP_STATIC_ROOT")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
