@@ -55,8 +55,10 @@ def register(resource: str, grants: dict[str, set[str]]) -> None:
 
 
 # Roles that see personal data, and the node administrator, must use two-factor sign-in.
+# Directory editors change what the public page shows, so they too.
 TWO_FACTOR_ROLES = {role for role, caps in CAPABILITIES.items() if "pii" in caps} | {
-    Role.NODE_ADMIN
+    Role.NODE_ADMIN,
+    Role.DIRECTORY_EDITOR,
 }
 
 

@@ -111,6 +111,7 @@ ROLE_AGENCY = {
     Role.ME_OFFICER: "ncct",
     Role.DATA_PROTECTION_OFFICER: "ncct",
     Role.NODE_ADMIN: "ncct",
+    Role.DIRECTORY_EDITOR: "ncct",
 }
 CN_ROLE_AGENCY = {
     Role.CASEWORKER: "mca",
@@ -121,6 +122,7 @@ CN_ROLE_AGENCY = {
     Role.ME_OFFICER: "mca",
     Role.DATA_PROTECTION_OFFICER: "mca",
     Role.NODE_ADMIN: "mps",
+    Role.DIRECTORY_EDITOR: "mca",
 }
 
 PERSONS = {
