@@ -44,6 +44,8 @@ def kh_node(tmp_path_factory):
 def test_register_a_participant_and_print_the_certificate(browser, kh_node):
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    failed = []  # every stylesheet, script, font and page must load
+    context.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     page = context.new_page()
     sign_in(page, kh_node, "kh_supervisor")
 
@@ -83,6 +85,7 @@ def test_register_a_participant_and_print_the_certificate(browser, kh_node):
     page.emulate_media(media="print")
     assert not page.locator(".toolbar").is_visible()
     page.screenshot(path=str(ARTIFACTS / "training-certificate-print.png"), full_page=True)
+    assert failed == []
     pdf = page.pdf(path=str(ARTIFACTS / "training-certificate.pdf"), prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1  # one page
@@ -93,9 +96,11 @@ def test_register_a_participant_and_print_the_certificate(browser, kh_node):
     # Anyone, not signed in, checks the code printed on it.
     public = browser.new_context()
     check = public.new_page()
+    public.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     check.goto(verify_url)
     result = check.locator("#verify-result").inner_text()
     assert "This certificate is valid." in result and "Chan Bopha" in result
     assert JOINT in result and "Legal aid lawyer" not in result
     check.screenshot(path=str(ARTIFACTS / "training-certificate-verify.png"), full_page=True)
+    assert failed == []
     public.close()
