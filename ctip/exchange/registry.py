@@ -33,6 +33,7 @@ __all__ = [
     "IncomingMessage",
     "MessageType",
     "consent_allows",
+    "get_consent_checker",
     "message_type",
     "register_message_type",
     "registered_types",
@@ -168,6 +169,11 @@ def set_consent_checker(checker: ConsentChecker | None) -> None:
     if checker is not None and not callable(checker):
         raise ValueError("the consent checker must be callable")
     _consent_checker = checker or _refuse_everything
+
+
+def get_consent_checker() -> ConsentChecker:
+    """The checker in use (tests put it back after replacing it)."""
+    return _consent_checker
 
 
 def consent_allows(case_ref: str, recipient_country: str, purpose: str) -> bool:

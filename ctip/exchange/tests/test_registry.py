@@ -33,7 +33,15 @@ def case_type():
 
 
 @pytest.fixture
-def consent():
+def installed_checker():
+    """Tests replace the consent checker (the cases app installs the real one); put it back."""
+    previous = registry.get_consent_checker()
+    yield
+    registry.set_consent_checker(previous)
+
+
+@pytest.fixture
+def consent(installed_checker):
     decisions = []
 
     def checker(case_ref, country, purpose):
@@ -41,8 +49,7 @@ def consent():
         return (case_ref, country, purpose) == ("KH-C-0001", "CN", "repatriation")
 
     registry.set_consent_checker(checker)
-    yield decisions
-    registry.set_consent_checker(None)
+    return decisions
 
 
 def send_case(**kwargs):
@@ -102,8 +109,11 @@ def test_schema_errors_name_the_path_never_the_value(case_type):
 
 
 @pytest.mark.django_db
-def test_default_consent_checker_refuses_and_nothing_is_queued(cn_peer, case_type, caseworker_a):
-    """Matrix #22: until the cases app installs its check, no personal data leaves."""
+def test_default_consent_checker_refuses_and_nothing_is_queued(
+    cn_peer, case_type, caseworker_a, installed_checker
+):
+    """Matrix #22: without a consent checker installed, no personal data leaves."""
+    registry.set_consent_checker(None)
     with pytest.raises(ConsentRefused, match="nothing was queued"):
         send_case(actor=caseworker_a)
     assert OutboxMessage.objects.count() == 0 and LogEntry.objects.count() == 0
@@ -145,16 +155,13 @@ def test_consent_given_lets_the_message_through(cn_peer, case_type, consent):
 
 
 @pytest.mark.django_db
-def test_a_failing_consent_checker_fails_closed(cn_peer, case_type):
+def test_a_failing_consent_checker_fails_closed(cn_peer, case_type, installed_checker):
     def broken(*args):
         raise RuntimeError("database down")
 
     registry.set_consent_checker(broken)
-    try:
-        with pytest.raises(ConsentRefused):
-            send_case()
-    finally:
-        registry.set_consent_checker(None)
+    with pytest.raises(ConsentRefused):
+        send_case()
 
 
 @pytest.mark.django_db
