@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -608,60 +607,34 @@ def _load_postgresql(payload: Path) -> None:
         raise BackupError(f"pg_restore failed: {_first_line(result.stderr)}")
 
 
-def optional_chain_verifiers() -> dict[str, Callable[[], object]]:
-    """Hash-chain verifiers to run after a restore: the audit log, and the exchange message
-    log when this version has one (``ctip.exchange.services.message_log_verify``, or the
-    ``exchange verify-log`` command). Each returns an object with ``ok``, ``checked``,
-    ``reason`` (like ``audit_verify``) or raises."""
-    import importlib
-
+def chain_verifiers() -> dict[str, Callable[[], object]]:
+    """The hash chains to verify after a restore: the audit log, and the exchange message
+    log where this version has one. Each returns an object with ``ok``, ``checked`` and
+    ``reason``."""
     from ctip.audit.services import audit_verify
 
     verifiers: dict[str, Callable[[], object]] = {"audit log": audit_verify}
-    for module_name in ("ctip.exchange.services", "ctip.exchange.selectors"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
-        found = getattr(module, "message_log_verify", None)
-        if callable(found):
-            verifiers["exchange message log"] = found
-            return verifiers
-    command = _exchange_verify_command()
-    if command is not None:
-        verifiers["exchange message log"] = command
+    try:
+        from ctip.exchange.services import log_verify
+    except ImportError:  # a version without the exchange message log
+        return verifiers
+    verifiers["exchange message log"] = log_verify
     return verifiers
 
 
-def _exchange_verify_command() -> Callable[[], object] | None:
-    from django.core.management import call_command, get_commands, load_command_class
-    from django.core.management.base import CommandError
-
-    app = get_commands().get("exchange")
-    if app is None:
-        return None
+def _check_exchange_keys() -> None:
+    """The message log's signatures are checked with the node's exchange keys, which (like
+    the key ring) come from key custody, not from the backup."""
     try:
-        load_command_class(app, "exchange").create_parser("ctip", "exchange").parse_args(
-            ["verify-log"]
-        )
-    except (CommandError, SystemExit):
-        return None
-
-    def run() -> object:
-        try:
-            call_command("exchange", "verify-log", stdout=io.StringIO())
-        except CommandError as exc:
-            return _Verdict(False, 0, str(exc))
-        return _Verdict(True, -1, "")
-
-    return run
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    ok: bool
-    checked: int
-    reason: str
+        from ctip.exchange.services import KeysUnavailable, our_keys
+    except ImportError:
+        return
+    try:
+        our_keys()
+    except KeysUnavailable as exc:
+        raise BackupError(
+            f"{exc}; a restore needs the node's exchange keys from key custody as well"
+        ) from None
 
 
 def _mark_unreadable_keys_shredded() -> int:
@@ -680,7 +653,8 @@ def backup_restore(*, path: Path, allow_shredded: bool = False) -> RestoreResult
 
     Refuses, before writing anything, a file that is not signed by this node's key ring, is
     damaged or altered, belongs to another node or a newer version, needs master keys the
-    ring no longer holds (unless ``allow_shredded``), or a database that is not empty."""
+    ring no longer holds (unless ``allow_shredded``), a home without the exchange keys, or a
+    database that is not empty."""
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.recorder import MigrationRecorder
@@ -695,6 +669,7 @@ def backup_restore(*, path: Path, allow_shredded: bool = False) -> RestoreResult
     head = verify_signature(path, keys.public_key)
     manifest = head.manifest
     _check_before_restore(manifest, allow_shredded)
+    _check_exchange_keys()
     near = Path(connection.settings_dict["NAME"]).parent if connection.vendor == "sqlite" else None
     with _private_workdir(near) as work:
         payload = work / "payload"
@@ -710,14 +685,14 @@ def backup_restore(*, path: Path, allow_shredded: bool = False) -> RestoreResult
         f"{a}.{n}" for a, n in set(MigrationRecorder(connection).applied_migrations()) - before
     )
     result = RestoreResult(manifest=manifest, audit_rows=0, migrations_applied=applied)
-    for name, verify in optional_chain_verifiers().items():
+    for name, verify in chain_verifiers().items():
         verdict = verify()
         if not verdict.ok:
             raise BackupError(
                 f"restored, but the {name} does not verify ({verdict.reason}); the restored "
                 "database is not trustworthy and was left in place for inspection"
             )
-        result.chains[name] = f"{verdict.checked} rows verified" if verdict.checked >= 0 else "ok"
+        result.chains[name] = f"{verdict.checked} rows verified"
         if name == "audit log":
             result.audit_rows = verdict.checked
     head_seq = (manifest.get("audit_head") or {}).get("seq", 0)
