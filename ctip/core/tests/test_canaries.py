@@ -244,5 +244,7 @@ def test_pg_dump_of_a_database_a_real_node_wrote_to(tmp_path):
         harness.scan_bytes("pg_dump", dump)
         harness.scan_tree(node.home, skip=("credentials.txt",))
     finally:
-        subprocess.run(["dropdb", *pg, "--if-exists", name], check=False, capture_output=True)
+        subprocess.run(
+            ["dropdb", *pg, "--if-exists", "--force", name], check=False, capture_output=True
+        )
     harness.assert_clean()
