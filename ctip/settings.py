@@ -211,7 +211,10 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 # axes.W006 warns that a lock without the IP can be dodged by rotating User-Agent or cookies;
 # our lock key is the username alone, which neither of those changes.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# drf_spectacular.W001 is about the names of enum components in the OpenAPI document when
+# two apps have a choice field of the same name (status, sex, country): the document stays
+# valid (validated in the tests); only the generated component names are less pretty.
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "drf_spectacular.W001"]
 
 SESSION_COOKIE_AGE = 8 * 60 * 60  # absolute limit, enforced by ctip.accounts.middleware
 CTIP_SESSION_IDLE_SECONDS = 15 * 60
@@ -311,10 +314,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_path": {"()": "ctip.core.logging.RedactRequestPath"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_path"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("CTIP_LOG_LEVEL", "WARNING")},
     "loggers": {
         "ctip.security": {"level": "INFO"},
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["redact_path"]},
+        "django.server": {"filters": ["redact_path"]},
     },
 }

@@ -117,12 +117,6 @@ def test_ui_and_api_leave_no_canary_outside_encrypted_columns(caseworker_a, clie
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="django.request records carry the request path ('Not Found: <path>' at WARNING, "
-    "'Internal Server Error: <path>' at ERROR); settings.LOGGING needs a filter that drops "
-    "request paths from them (see docs/security.md)",
-)
 def test_a_canary_typed_into_a_url_path_is_not_logged(caseworker_a, client_of):
     harness = CanaryHarness()
     canary = harness.new()
