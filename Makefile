@@ -25,8 +25,10 @@ test: install lint
 	$(BIN)/pytest
 
 # The same suite on PostgreSQL (DATABASE_URL, default: the local server, trust auth).
+# Tests marked slow start their own node processes (each with its own SQLite home, or
+# their own PostgreSQL databases) and ignore DATABASE_URL: `make test` has run them.
 test-pg: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctip} $(BIN)/pytest -m "not browser"
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctip} $(BIN)/pytest -m "not browser and not slow"
 
 test-browser: install
 	CTIP_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser
