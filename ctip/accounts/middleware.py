@@ -12,7 +12,15 @@ from django.urls import reverse
 from ctip.accounts.permissions import needs_two_factor
 
 # Paths a signed-in user may reach before finishing two-factor sign-in.
-OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/api/", "/exchange/")
+OPEN_PREFIXES = (
+    "/accounts/",
+    "/i18n/",
+    "/static/",
+    "/healthz",
+    "/api/",  # the API refuses unverified sessions itself (VerifiedSessionAuthentication)
+    "/exchange/inbox",  # authenticated by the envelope
+    "/exchange/keys",  # public keys
+)
 
 
 class TwoFactorRequiredMiddleware:
