@@ -516,10 +516,14 @@ def _case_context(request, case, **forms):
         is_active=True,
         role_assignments__role__in=[Role.CASEWORKER, Role.SUPERVISOR],
     ).distinct()
+    from ctip.exchange.selectors import case_message_history
+
     return {
         "case": case,
         "sees_pii": sees,
         "timeline": selectors.case_timeline(case),
+        # What crossed the border for this case (metadata only; access checked above).
+        "rows": case_message_history(user=user, case_ref=case.reference),
         "notes": notes,
         "consents": consents,
         "documents": docs,

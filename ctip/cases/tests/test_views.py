@@ -246,3 +246,12 @@ def test_referral_received_by_the_service_provider(case_a, caseworker_a, casewor
     referral.refresh_from_db()
     assert referral.status == "accepted"
     assert b.get(f"/persons/cases/{case_a.pk}/").status_code == 404
+
+
+def test_case_page_shows_what_crossed_the_border(case_a, caseworker_a, client_of):
+    from ctip.exchange.models import OutboxMessage, Peer
+
+    page = client_of(caseworker_a).get(f"/persons/cases/{case_a.pk}/")
+    assert page.status_code == 200
+    assert page.context["rows"] == [] and "No messages for this case." in page.content.decode()
+    assert not OutboxMessage.objects.exists() and not Peer.objects.exists()
