@@ -299,7 +299,9 @@ class Database:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def start_server(home: Path, port: int, threads: int) -> subprocess.Popen:
+def start_server(home: Path, port: int, threads: int, log: Path) -> subprocess.Popen:
+    """``ctip serve`` in production mode; its output goes to ``log`` (a pipe nobody reads
+    would fill up and stall every server thread on its next log line)."""
     env = ctip_env(
         DJANGO_SETTINGS_MODULE="bench.server.settings",
         CTIP_ENV="production",
@@ -307,6 +309,7 @@ def start_server(home: Path, port: int, threads: int) -> subprocess.Popen:
         # TLS ends at the reverse proxy in a deployment; on loopback there is none.
         CTIP_SSL_REDIRECT="false",
     )
+    output = log.open("ab")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
@@ -314,14 +317,14 @@ def start_server(home: Path, port: int, threads: int) -> subprocess.Popen:
             *("--port", str(port), "--threads", str(threads)),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
+    output.close()  # the child has its own copy
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server stopped: {process.stderr.read()[-1500:]}")
+            raise RuntimeError(f"the server stopped: {log.read_text(errors='replace')[-1500:]}")
         try:
             if Client(port).send("GET", "/healthz", None, {"Host": "127.0.0.1"}) == 200:
                 return process
@@ -416,7 +419,11 @@ def soak(port, ctx, endpoints, seconds: int, server_pid: int) -> dict:
         "rss_kib_max": max(filter(None, rss), default=None),
         "rss_growth": round(growth, 4) if growth is not None else None,
         "limit": MEMORY_LIMIT,
-        "pass": growth is not None and growth < MEMORY_LIMIT,
+        # Memory that does not grow means nothing if the server stopped answering.
+        "pass": growth is not None
+        and growth < MEMORY_LIMIT
+        and samples != []
+        and not any(not s.ok for s in samples),
     }
 
 
@@ -443,7 +450,8 @@ def run() -> dict:
         with tempfile.TemporaryDirectory(prefix="ctip-bench-") as folder:
             home, ctx = prepare(Path(folder), database, users)
             port = free_port()
-            server = start_server(home, port, threads)
+            server_log = Path(folder) / "server.log"
+            server = start_server(home, port, threads, server_log)
             rss_at_start = rss_kib(server.pid)
             # Warm-up: every endpoint a few times (imports, caches, connections).
             drive(port, ctx, [HELLO, *endpoints], requests=20 * len(endpoints), seconds=30, seed=0)
@@ -453,6 +461,7 @@ def run() -> dict:
                 "rss_kib_at_server_start": rss_at_start,
                 **soak(port, ctx, endpoints, soak_seconds, server.pid),
             }
+            log_lines = server_log.read_text(errors="replace").splitlines()
     finally:
         if server is not None:
             stop(server)
@@ -472,13 +481,19 @@ def run() -> dict:
             "requests_per_isolated_phase": per_phase,
             "mixed_requests": mixed_requests,
             "soak_seconds": soak_seconds,
-            "persons_seeded": sum(len(v) for v in ctx.ids.get("person", {}).values()),
+            "ids_kept_for_requests": {
+                kind: sum(len(ids) for ids in by_agency.values())
+                for kind, by_agency in ctx.ids.items()
+            },
+            "environment": {k: v for k, v in os.environ.items() if k.startswith("BENCH_")},
+            "load_specs": [spec.__name__.rsplit(".", 1)[-1] for spec in load_specs()],
         },
         "baseline_hello": baseline,
         "baseline_hello_runs": hello_runs,
         "isolated": isolated,
         "mixed": mixed,
         "soak": soaked,
+        "server_log": {"lines": len(log_lines), "last": log_lines[-5:]},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
@@ -490,9 +505,16 @@ def report(result: dict) -> None:
     print_table("baseline: hello (both runs together)", {"hello": result["baseline_hello"]})
     print_table("each endpoint alone (x = ratio to hello)", result["isolated"])
     mixed = result["mixed"]
-    print_table("mixed traffic", {**mixed["endpoints"], "all endpoints": mixed["total"]})
+    print_table(
+        "mixed traffic (req/s: each endpoint's share of the mix)",
+        {**mixed["endpoints"], "all endpoints": mixed["total"]},
+    )
     soaked = result["soak"]
-    verdict = "PASS" if soaked["pass"] else "FAIL"
+    verdict = "PASS" if soaked["pass"] else "FAIL (memory, or errors)"
+    if result["server_log"]["lines"]:
+        print(f"\nserver log: {result['server_log']['lines']} lines, the last:")  # noqa: T201
+        for line in result["server_log"]["last"]:
+            print(f"  {line[:160]}")  # noqa: T201
     print(  # noqa: T201
         f"\nsoak {soaked['seconds']} s, {soaked['requests']} requests, {soaked['errors']} errors:"
         f" server RSS {soaked['rss_kib_at_soak_start']} KiB -> {soaked['rss_kib_at_soak_end']}"
