@@ -498,7 +498,10 @@ def backup_create(*, output: Path) -> BackupResult:
                 out.flush()
                 os.fsync(out.fileno())
         except FileExistsError:
-            raise BackupError(f"{partial} exists (another backup running?)") from None
+            raise BackupError(
+                f"{partial} exists: another backup is running, or one was interrupted "
+                "(then remove that file)"
+            ) from None
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -685,6 +688,8 @@ def backup_restore(*, path: Path, allow_shredded: bool = False) -> RestoreResult
         f"{a}.{n}" for a, n in set(MigrationRecorder(connection).applied_migrations()) - before
     )
     result = RestoreResult(manifest=manifest, audit_rows=0, migrations_applied=applied)
+    if allow_shredded:  # before the chains: evidence under a lost key then counts as purged
+        result.shredded = _mark_unreadable_keys_shredded()
     for name, verify in chain_verifiers().items():
         verdict = verify()
         if not verdict.ok:
@@ -701,8 +706,6 @@ def backup_restore(*, path: Path, allow_shredded: bool = False) -> RestoreResult
             f"restored, but the audit log has {result.audit_rows} rows where the backup's "
             f"manifest says {head_seq}; the restored database was left in place for inspection"
         )
-    if allow_shredded:
-        result.shredded = _mark_unreadable_keys_shredded()
     audit_record(
         actor=None,
         action=Action.CREATE,

@@ -3,6 +3,8 @@ survive SIGKILL at 20 points each (SQLite)."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from ctip.testing.crash import (
@@ -90,29 +92,39 @@ def test_reference_runs_that_disagree_on_counts_are_refused():
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory):
+def empty_home(tmp_path_factory):
+    """A new node (``ctip init``), made once for the module: every crash test copies it."""
     home = tmp_path_factory.mktemp("crash") / "kh"
     ctip("init", "--node", "KH", "--home", str(home))
     return home
 
 
-@pytest.mark.slow
-def test_harness_finds_a_command_that_is_not_safe_to_re_run(tmp_path):
-    """`ctip token` issues a new token on every run: killed after its COMMIT and re-run, it
-    has issued two. The harness must say so (and where)."""
-    home = tmp_path / "kh"
-    ctip("init", "--node", "KH", "--home", str(home))
+@pytest.fixture(scope="module")
+def people_home(empty_home, tmp_path_factory):
+    """The new node with one caseworker and the 40 persons she recorded (40 data keys)."""
+    home = tmp_path_factory.mktemp("people") / "kh"
+    shutil.copytree(empty_home, home)
     ctip(
         "shell",
         "--no-imports",
         "--home",
         str(home),
         "-c",
+        "from ctip.cases.services import PersonInput, person_create\n"
         "from ctip.testing import personas\n"
-        "personas.make_user('crash_cw', personas.agency('kh-crash'), 'caseworker')",
+        "user = personas.make_user('crash_cw', personas.agency('kh-crash'), 'caseworker').user\n"
+        "for i in range(40):\n"
+        "    person_create(user=user, data=PersonInput(name_latin=f'CRASH TEST {i}'))\n",
     )
+    return home
+
+
+@pytest.mark.slow
+def test_harness_finds_a_command_that_is_not_safe_to_re_run(people_home):
+    """`ctip token` issues a new token on every run: killed after its COMMIT and re-run, it
+    has issued two. The harness must say so (and where)."""
     report = crash_test(
-        template=home, command=["token", "--username", "crash_cw"], kills=20, seed=1
+        template=people_home, command=["token", "--username", "crash_cw"], kills=20, seed=1
     )
     assert not report.ok
     assert report.points == list(range(1, report.events + 1))  # few events: each is a point
@@ -125,18 +137,18 @@ def test_harness_finds_a_command_that_is_not_safe_to_re_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_loader_survives_sigkill_at_20_points(demo_home):
+def test_demo_loader_survives_sigkill_at_20_points(empty_home):
     report = crash_test(
-        template=demo_home,
+        template=empty_home,
         command=["demo_data"],
         kills=20,
         seed=11,
-        kills_in_a_row=4,  # killed again while recovering: 5 homes, 4 kills each
+        kills_in_a_row=5,  # killed again while recovering: 4 homes, 5 kills each
         settings=FAST_HASHER,
     )
     print(report.summary())  # noqa: T201 - shown with -s, for the record
     report.assert_consistent()
-    assert len(report.points) == 20 and len(report.trials) == 5 and report.events > 50
+    assert len(report.points) == 20 and len(report.trials) == 4 and report.events > 50
     assert sum(t.killed for t in report.trials) == 20
     assert report.reference_rows["cases_person"] >= 2
     assert "accounts_user" in report.volatile  # random passwords, learned as volatile
@@ -146,28 +158,10 @@ AUDIT_TABLES = ("audit_auditevent", "audit_chainhead")
 
 
 @pytest.fixture(scope="module")
-def rotation_report(tmp_path_factory):
-    """`ctip keys rotate` on the demo's data keys and 40 more in batches of 4, killed at 20
-    points; a re-run after a completed rotation is by design a second rotation, so that
-    point is left out."""
-    home = tmp_path_factory.mktemp("rotation") / "kh"
-    ctip("init", "--node", "KH", "--home", str(home))
-    ctip(
-        "shell",
-        "--no-imports",
-        "--home",
-        str(home),
-        "-c",
-        "from django.conf import settings\n"
-        "settings.PASSWORD_HASHERS = ['django.contrib.auth.hashers.MD5PasswordHasher']\n"
-        "from ctip.accounts.models import User\n"
-        "from ctip.cases.services import PersonInput, person_create\n"
-        "from ctip.core.demo import load_demo\n"
-        "load_demo('KH')\n"
-        "user = User.objects.get(username='kh_caseworker')\n"
-        "for i in range(40):\n"
-        "    person_create(user=user, data=PersonInput(name_latin=f'ROTATION TEST {i}'))\n",
-    )
+def rotation_report(people_home):
+    """`ctip keys rotate` on 40 data keys in batches of 4, killed at 20 points; a re-run
+    after a completed rotation is by design a second rotation, so that point is left out."""
+    home = people_home
     report = crash_test(
         template=home,
         command=["keys", "rotate", "--batch-size", "4"],
@@ -186,8 +180,8 @@ def test_key_rotation_keeps_every_key_through_sigkill_at_20_points(rotation_repo
     report = rotation_report
     report.assert_consistent(ignore=AUDIT_TABLES)
     assert len(report.trials) == 20 and sum(t.killed for t in report.trials) == 20
-    assert report.reference_rows["cases_person"] >= 40  # the demo's and the 40 above
-    assert report.reference_rows["core_datakey"] >= 40
+    assert report.reference_rows["cases_person"] == 40
+    assert report.reference_rows["core_datakey"] == 40
     assert {"kek_id", "wrapped"} <= set(report.volatile["core_datakey"])
 
 
