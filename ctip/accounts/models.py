@@ -36,6 +36,7 @@ class Role(models.TextChoices):
     DATA_PROTECTION_OFFICER = "data_protection_officer", _("Data protection officer")
     NODE_ADMIN = "node_admin", _("Node administrator")
     DIRECTORY_EDITOR = "directory_editor", _("Directory editor")
+    CIVIL_REGISTRAR = "civil_registrar", _("Civil registration officer")
 
 
 class Agency(models.Model):

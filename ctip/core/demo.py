@@ -41,6 +41,14 @@ AGENCIES = {
             "柬埔寨反拐卖人口及保护未成年人局",
         ),
         AgencyInput(
+            "kh-moi-gdi",
+            "Ministry of Interior, General Department of Identification",
+            "ministry",
+            "KH",
+            "ក្រសួងមហាផ្ទៃ អគ្គនាយកដ្ឋានអត្តសញ្ញាណកម្ម",
+            "柬埔寨内政部身份管理总局",
+        ),
+        AgencyInput(
             "kh-embassy-beijing",
             "Royal Embassy of Cambodia in Beijing",
             "embassy",
@@ -112,6 +120,7 @@ ROLE_AGENCY = {
     Role.DATA_PROTECTION_OFFICER: "ncct",
     Role.NODE_ADMIN: "ncct",
     Role.DIRECTORY_EDITOR: "ncct",
+    Role.CIVIL_REGISTRAR: "moi-gdi",
 }
 CN_ROLE_AGENCY = {
     Role.CASEWORKER: "mca",
@@ -123,6 +132,7 @@ CN_ROLE_AGENCY = {
     Role.DATA_PROTECTION_OFFICER: "mca",
     Role.NODE_ADMIN: "mps",
     Role.DIRECTORY_EDITOR: "mca",
+    Role.CIVIL_REGISTRAR: "mca",
 }
 
 PERSONS = {
@@ -178,7 +188,16 @@ class Credential:
 
 # Each domain app's own idempotent demo loader (``ctip.<app>.demo.load_demo(node)``), run
 # after the accounts, in this order (the directory's services before the cases' referrals).
-DOMAIN_DEMOS = ("directory", "plan", "finance", "training", "prevention")
+DOMAIN_DEMOS = (
+    "directory",
+    "plan",
+    "finance",
+    "training",
+    "prevention",
+    "enforcement",
+    "monitoring",
+    "matching",
+)
 
 
 @transaction.atomic

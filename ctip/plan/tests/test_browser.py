@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ctip.core.tests.test_browser import sign_in
 from ctip.testing.nodes import ctip, node_env, start_node
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,13 +55,8 @@ def test_timeline_and_a_progress_report_in_khmer(browser, kh_node):
     page.on(
         "request", lambda r: outside.append(r.url) if not r.url.startswith(kh_node.url) else None
     )
-    # The M&E officer (the NCCT secretariat) signs in with a password.
-    creds = kh_node.credentials["kh_me_officer"]
-    page.goto(f"{kh_node.url}/accounts/login/")
-    page.fill("#id_username", "kh_me_officer")
-    page.fill("#id_password", creds["password"])
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(f"{kh_node.url}/")
+    # The M&E officer (the NCCT secretariat) signs in with a password and a TOTP code.
+    sign_in(page, kh_node, "kh_me_officer")
 
     page.goto(f"{kh_node.url}/plan/timeline/")
     chart = page.locator("svg#timeline")
