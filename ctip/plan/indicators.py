@@ -263,12 +263,14 @@ def case_information_messages(*, country, start, end):
 
 @register("training.officials_trained")
 def officials_trained(*, country, start, end):
-    Participant = model_or_none("training.Participant")
-    if Participant is None:
+    """Distinct officials of ``country`` certified in the period and still holding a valid
+    certificate at its end: the training app's own definition of "trained"
+    (``ctip.training.indicators``), not a count of registrations."""
+    if not apps.is_installed("ctip.training"):
         return None
-    period = within(Participant, start, end, *DATE_FIELDS)
-    qs = Participant.objects.filter(period) if period is not None else Participant.objects.all()
-    return qs.count()
+    from ctip.training import indicators as training_indicators  # noqa: PLC0415
+
+    return training_indicators.officials_trained_total(country=country, since=start, as_of=end)
 
 
 @register("accounts.police_focal_officers")
