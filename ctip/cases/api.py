@@ -351,13 +351,15 @@ def screenings(request):
         try:
             person = selectors.access_person(user, request.query_params["person"])
         except permissions.NotFound:
-            person = Person(pk=None)
+            person = False  # a person the user may not see (or no such id): no screenings
     qs = selectors.screening_list(
         user=user,
         result=request.query_params.get("result", ""),
         status=request.query_params.get("status", ""),
-        person=person,
+        person=person or None,
     )
+    if person is False:
+        qs = qs.none()
     paginator = LimitOffsetPagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(_screening_out(request, page, many=True))
