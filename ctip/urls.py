@@ -24,3 +24,5 @@ urlpatterns = [
     path("api/v1/", include(("ctip.api_urls", "api"))),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="schema"),
 ]
+
+handler404 = "ctip.core.api.not_found"

@@ -77,3 +77,17 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
+
+
+def not_found(request, exception=None):
+    """Django's 404 handler: under /api/ the API's error shape (a malformed id in the path
+    matches no URL pattern and never reaches a DRF view), elsewhere the default page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": gettext("Not found."), "fields": {}}},
+            status=404,
+        )
+    return page_not_found(request, exception)

@@ -24,3 +24,13 @@ def test_another_agencys_person_filter_gives_an_empty_list(caseworker_a, casewor
     answer = client_of(caseworker_a).get("/api/v1/screenings", {"person": str(theirs.pk)})
     assert answer.status_code == 200
     assert answer.json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_a_malformed_id_in_an_api_path_gets_the_api_error_shape(caseworker_a, client_of):
+    answer = client_of(caseworker_a).get("/api/v1/persons/not-a-uuid")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["error"]["code"] == "not_found"
+    page = client_of(caseworker_a).get("/persons/not-a-uuid/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
