@@ -1,0 +1,397 @@
+"""Labelled synthetic person records for tests and benchmarks (deterministic by seed).
+
+Two generators:
+
+* :func:`cross_script` — the hard case of the matching issue: each person has two to four
+  records from different sources (a family report in Khmer script with an estimated age,
+  a passport in upper-case Latin with the exact date, a shelter intake with informal
+  spellings, a Chinese police record in characters), and distractors share common names.
+  The Latin spellings come from the golden list of spellings people use, the Chinese
+  transcriptions from a syllable table of how Chinese records transcribe Khmer names
+  (independent of the pinyin and romanisation code under test).
+* :func:`perturbed` — a large set of Latin-script people with typing slips, for scale.
+
+Each returns rows in the CSV format of ``ctip match file`` plus ``person`` (the truth).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from .tests.golden import NameEntry, khmer_names
+
+REFERENCE = date(2025, 6, 1)
+
+# How Chinese records write syllables of Khmer names (press and police usage: finals are
+# often dropped, aspirates ignored). Longest match first.
+SYLLABLE_HANZI = {
+    "chan": "占",
+    "sok": "索",
+    "so": "索",
+    "kha": "卡",
+    "ka": "卡",
+    "heng": "恒",
+    "ly": "利",
+    "kim": "金",
+    "chhim": "钦",
+    "suon": "宋",
+    "mao": "毛",
+    "chea": "谢",
+    "hun": "洪",
+    "tep": "德",
+    "pich": "比",
+    "yim": "英",
+    "prum": "普伦",
+    "nuon": "农",
+    "seng": "森",
+    "touch": "都",
+    "nguon": "温",
+    "keo": "乔",
+    "khieu": "乔",
+    "long": "隆",
+    "um": "温",
+    "chum": "春",
+    "lim": "林",
+    "mam": "玛",
+    "sreng": "斯伦",
+    "chhun": "春",
+    "bun": "文",
+    "kheng": "肯",
+    "huot": "胡",
+    "san": "桑",
+    "ouk": "乌",
+    "ek": "埃",
+    "meng": "孟",
+    "kong": "贡",
+    "meas": "梅",
+    "vong": "翁",
+    "svay": "斯韦",
+    "dy": "迪",
+    "sar": "萨",
+    "tan": "丹",
+    "leang": "良",
+    "sun": "孙",
+    "srey": "斯雷",
+    "thi": "蒂",
+    "da": "达",
+    "thy": "蒂",
+    "phea": "皮",
+    "van": "万",
+    "na": "娜",
+    "ra": "拉",
+    "pi": "比",
+    "sey": "赛",
+    "ry": "丽",
+    "tha": "塔",
+    "bo": "波",
+    "pha": "帕",
+    "sam": "桑",
+    "nang": "南",
+    "veas": "维",
+    "pov": "宝",
+    "phal": "帕",
+    "ko": "科",
+    "sal": "萨",
+    "vi": "维",
+    "chet": "切",
+    "vu": "武",
+    "ri": "里",
+    "cheat": "切",
+    "trea": "特雅",
+    "the": "特",
+    "thea": "提亚",
+    "nea": "妮",
+    "ma": "玛",
+    "seth": "塞",
+    "khom": "孔",
+    "rey": "雷",
+    "bol": "波",
+    "chen": "辰",
+    "ro": "罗",
+    "cha": "查",
+    "ya": "雅",
+    "lea": "丽",
+    "khe": "凯",
+    "si": "西",
+    "ha": "哈",
+    "mo": "莫",
+    "ny": "妮",
+    "kun": "昆",
+    "leak": "丽",
+    "nak": "纳",
+    "mom": "蒙",
+    "mea": "美",
+    "pon": "本",
+    "leu": "勒",
+    "reak": "烈",
+    "smey": "斯美",
+    "thou": "涛",
+    "lin": "林",
+    "dav": "达",
+    "bor": "波",
+    "ta": "达",
+    "ly_": "莉",
+    "ea": "雅",
+    "o": "奥",
+    "a": "阿",
+    "e": "埃",
+    "i": "伊",
+    "u": "乌",
+    "y": "伊",
+    "k": "克",
+    "s": "斯",
+    "t": "特",
+    "n": "恩",
+    "m": "姆",
+    "l": "尔",
+    "p": "普",
+    "r": "尔",
+    "h": "赫",
+    "v": "夫",
+    "c": "克",
+    "d": "德",
+    "b": "布",
+    "g": "格",
+}
+_MAX_SYLLABLE = max(len(k) for k in SYLLABLE_HANZI)
+
+
+def to_hanzi(latin: str) -> str:
+    """Chinese-character transcription of one Latin name part: the split into table
+    syllables with the fewest pieces, single letters costing extra (as a transcriber would)."""
+    word = latin.lower()
+    best: list[tuple[float, list[str]] | None] = [None] * (len(word) + 1)
+    best[0] = (0.0, [])
+    for i in range(len(word)):
+        if best[i] is None:
+            continue
+        cost, pieces = best[i]
+        for size in range(1, min(_MAX_SYLLABLE, len(word) - i) + 1):
+            piece = word[i : i + size]
+            if piece in SYLLABLE_HANZI:
+                step = 1.0 if size > 1 else 2.5
+                cand = (cost + step, [*pieces, SYLLABLE_HANZI[piece]])
+                if best[i + size] is None or cand[0] < best[i + size][0]:
+                    best[i + size] = cand
+    end = best[len(word)]
+    return "".join(end[1]) if end else ""
+
+
+def _age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _row(rid: str, person: str, source: str, **kw: str) -> dict[str, str]:
+    row = {
+        "record_id": rid,
+        "source": source,
+        "name_original": "",
+        "name_latin": "",
+        "sex": "",
+        "birth_date": "",
+        "age_at_record": "",
+        "nationality": "",
+        "origin_place": "",
+        "record_date": "",
+        "person": person,
+    }
+    row.update(kw)
+    return row
+
+
+def _variant(word: str, rng: random.Random) -> str:
+    """Informal spellings seen on intake forms: final h/r, split syllable, a slip."""
+    roll = rng.random()
+    if roll < 0.2 and word[-1] in "aeo":
+        return word + rng.choice("hr")
+    if roll < 0.3 and len(word) > 4:
+        cut = next((i for i in range(2, len(word) - 1) if word[i - 1] in "aeiouy"), 0)
+        if cut:
+            return f"{word[:cut]} {word[cut:].capitalize()}"
+    if roll < 0.36 and len(word) > 5:
+        i = rng.randrange(1, len(word) - 2)
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word
+
+
+def cross_script(
+    n_people: int = 400, seed: int = 9, *, distractor_share: float = 0.3
+) -> list[dict[str, str]]:
+    """Records of ``n_people`` people in Khmer script, Latin and Chinese characters."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data
+    names = khmer_names()
+    families = [e for e in names if e.kind == "family"]
+    givens = [e for e in names if e.kind == "given"]
+    # Common names are common: a few family names carry most people (distractors).
+    fam_weights = [8 if i < 6 else 1 for i in range(len(families))]
+    rows: list[dict[str, str]] = []
+    n = 0
+    people: list[tuple[NameEntry, NameEntry, str, date]] = []
+    for p in range(n_people):
+        if people and rng.random() < distractor_share:
+            # Same name as someone else, a different person (different birth, maybe sex).
+            fam, giv, _, _ = rng.choice(people)
+        else:
+            fam = rng.choices(families, fam_weights)[0]
+            giv = rng.choice(givens)
+        sex = rng.choice("FM")
+        birth = date(1975, 1, 1) + timedelta(days=rng.randrange(35 * 365))
+        people.append((fam, giv, sex, birth))
+        sources = rng.sample(
+            ["family", "passport", "intake", "police_cn"], rng.choice([2, 2, 3, 4])
+        )
+        for source in sources:
+            n += 1
+            rid = f"r{n:06d}"
+            pid = f"p{p:05d}"
+            seen = REFERENCE - timedelta(days=rng.randrange(4 * 365))
+            age = str(max(_age_on(birth, seen) + rng.choice([-1, 0, 0, 1]), 0))
+            if source == "family":
+                title = rng.choice(["", "", "កញ្ញា " if sex == "F" else "លោក "])
+                rows.append(
+                    _row(
+                        rid,
+                        pid,
+                        source,
+                        name_original=f"{title}{fam.khmer} {giv.khmer}",
+                        sex=rng.choice(["ស្រី" if sex == "F" else "ប្រុស", sex]),
+                        age_at_record=age,
+                        record_date=seen.isoformat(),
+                        nationality="កម្ពុជា",
+                    )
+                )
+            elif source == "passport":
+                rows.append(
+                    _row(
+                        rid,
+                        pid,
+                        source,
+                        name_latin=f"{rng.choice(fam.latin)} {rng.choice(giv.latin)}".upper(),
+                        sex=sex,
+                        birth_date=birth.isoformat(),
+                        nationality="KHM",
+                        record_date=seen.isoformat(),
+                    )
+                )
+            elif source == "intake":
+                given = _variant(rng.choice(giv.latin), rng)
+                family = rng.choice(fam.latin)
+                name = f"{given} {family}" if rng.random() < 0.6 else f"{family.upper()} {given}"
+                birth_text = rng.choice(
+                    [str(birth.year), birth.strftime("%d/%m/%Y"), birth.strftime("%m/%Y"), ""]
+                )
+                rows.append(
+                    _row(
+                        rid,
+                        pid,
+                        source,
+                        name_latin=name,
+                        sex=sex if rng.random() < 0.9 else "",
+                        birth_date=birth_text,
+                        age_at_record="" if birth_text else age,
+                        record_date=seen.isoformat(),
+                        nationality="Cambodian",
+                    )
+                )
+            else:
+                zh = f"{to_hanzi(giv.latin[0])}·{to_hanzi(fam.latin[0])}"
+                rows.append(
+                    _row(
+                        rid,
+                        pid,
+                        source,
+                        name_original=zh,
+                        sex="女" if sex == "F" else "男",
+                        age_at_record=age,
+                        record_date=seen.isoformat(),
+                        nationality="柬埔寨",
+                    )
+                )
+    return rows
+
+
+_ONSETS = [
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "br",
+    "ch",
+    "cl",
+    "dr",
+    "gr",
+    "kr",
+    "pr",
+    "sh",
+    "st",
+    "th",
+    "tr",
+]
+_NUCLEI = ["a", "e", "i", "o", "u", "ai", "ea", "ie", "ou", "y"]
+_CODAS = ["", "", "", "n", "r", "s", "l", "m", "t", "k", "nd", "ng"]
+
+
+def _made_up_name(rng: random.Random) -> str:
+    return "".join(
+        rng.choice(_ONSETS) + rng.choice(_NUCLEI) + rng.choice(_CODAS)
+        for _ in range(rng.choice([2, 2, 3]))
+    ).capitalize()
+
+
+def perturbed(n_records: int, seed: int = 5, *, dup_share: float = 0.5) -> list[dict[str, str]]:
+    """``n_records`` Latin-script records; about ``dup_share`` of them are perturbed copies."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data
+    given_pool = [_made_up_name(rng) for _ in range(max(n_records // 20, 200))]
+    family_pool = [_made_up_name(rng) for _ in range(max(n_records // 10, 400))]
+    rows: list[dict[str, str]] = []
+    p = 0
+    while len(rows) < n_records:
+        p += 1
+        pid = f"p{p:07d}"
+        given, family = rng.choice(given_pool), rng.choice(family_pool)
+        sex = rng.choice("FM")
+        birth = date(1950, 1, 1) + timedelta(days=rng.randrange(60 * 365))
+        copies = 1 + (rng.random() < dup_share) + (rng.random() < dup_share / 3)
+        for _ in range(copies):
+            if len(rows) >= n_records:
+                break
+            g, f, b = given, family, birth.isoformat()
+            if len(rows) and rng.random() < 0.5:
+                roll = rng.random()
+                if roll < 0.3 and len(g) > 3:
+                    i = rng.randrange(1, len(g) - 1)
+                    g = g[:i] + g[i + 1 :]
+                elif roll < 0.5 and len(f) > 3:
+                    i = rng.randrange(1, len(f) - 1)
+                    f = f[:i] + rng.choice("aeioulnrst") + f[i + 1 :]
+                elif roll < 0.65:
+                    b = b[:-1] + str(rng.randrange(10)) if b[-1] != "0" else b
+                elif roll < 0.8:
+                    g, f = f, g
+                elif roll < 0.9:
+                    b = str(birth.year)
+            rows.append(
+                _row(
+                    f"r{len(rows) + 1:07d}",
+                    pid,
+                    "synthetic",
+                    name_latin=f"{g} {f}",
+                    sex=sex,
+                    birth_date=b,
+                )
+            )
+    return rows

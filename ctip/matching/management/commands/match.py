@@ -1,0 +1,169 @@
+"""``ctip match``: deduplicate a CSV file, sweep the node, and cross-border queries.
+
+    ctip match file INPUT.csv --output OUT.csv [--threshold P] [--no-progress]
+    ctip match sweep --home DIR
+    ctip match key-rotate --to CN --home DIR
+    ctip match query --person REF --to CN --username U --home DIR
+    ctip match answers --home DIR
+
+``match file`` needs no node home and touches no database.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, stream, enabled: bool):
+        self.stream, self.enabled, self.last = stream, enabled, 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = int(width * done / total) if total else width
+        self.stream.write(f"\r{stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Match person records: a CSV file, the node's persons, or the other node."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        f = sub.add_parser("file", help="deduplicate a CSV of person records")
+        f.add_argument("input")
+        f.add_argument("--output", required=True)
+        f.add_argument("--threshold", type=float, default=None)
+        f.add_argument("--no-progress", action="store_true")
+        f.add_argument("--pairs", help="also write the scored pairs with their evidence (CSV)")
+        sub.add_parser("sweep", help="retrain the weights and offer new duplicate candidates")
+        k = sub.add_parser("key-rotate", help="agree a new encoding key with the other node")
+        k.add_argument("--to", required=True)
+        q = sub.add_parser("query", help="ask the other node about one person (encodings only)")
+        q.add_argument("--person", required=True, help="the person's reference")
+        q.add_argument("--to", required=True)
+        q.add_argument("--username", required=True)
+        sub.add_parser("answers", help="the answers to this node's queries (JSON)")
+
+    def handle(self, *args, **opts):
+        return getattr(self, "do_" + opts["action"].replace("-", "_"))(opts)
+
+    def do_file(self, opts) -> None:
+        from ctip.matching.core.csvio import CsvError, read_records, write_clusters
+        from ctip.matching.core.engine import EngineConfig, match_records
+
+        try:
+            config = EngineConfig()
+            if opts["threshold"] is not None:
+                config = EngineConfig(
+                    match_probability=opts["threshold"],
+                    review_probability=min(config.review_probability, opts["threshold"]),
+                )
+        except ValueError as exc:
+            raise CommandError(f"--threshold: {exc}") from None
+        try:
+            data = read_records(opts["input"], today=date.today())  # noqa: DTZ011 - a calendar date
+        except FileNotFoundError:
+            raise CommandError(f"{opts['input']}: no such file") from None
+        except CsvError as exc:
+            raise CommandError(f"{opts['input']}: {exc}") from None
+        progress = ProgressBar(sys.stderr, not opts["no_progress"] and len(data.records) >= 2000)
+        started = time.monotonic()
+        result = match_records(data.records, config, extras=data.extras, progress=progress)
+        write_clusters(opts["output"], result.clusters, [r.id for r in data.records])
+        if opts["pairs"]:
+            _write_pairs(opts["pairs"], result)
+        report = data.report
+        persons = len(set(result.clusters.values()))
+        self.stdout.write(
+            f"{report.rows} records, {persons} persons, {len(result.links)} linked pairs, "
+            f"{len(result.review)} pairs for review, {result.blocking.pairs} compared, "
+            f"{time.monotonic() - started:.1f} s"
+        )
+        unknown = report.unknown_birth_dates + report.unknown_ages + report.unknown_record_dates
+        if unknown:
+            where = ", ".join(f"line {line} {col}" for line, col in report.examples)
+            self.stdout.write(
+                f"unknown (unreadable) dates: {report.unknown_birth_dates} birth_date, "
+                f"{report.unknown_ages} age_at_record, {report.unknown_record_dates} "
+                f"record_date (e.g. {where})"
+            )
+        if result.blocking.skipped_blocks:
+            self.stdout.write(
+                f"{result.blocking.skipped_blocks} blocking keys too common to use "
+                f"(over {config.max_block_size} records each)"
+            )
+
+    def do_sweep(self, opts) -> None:
+        from ctip.matching.services import matching_sweep
+
+        report = matching_sweep()
+        self.stdout.write(
+            f"{report['records']} persons, {report['pairs']} pairs compared, "
+            f"{report['candidates']} new candidates"
+        )
+
+    def do_key_rotate(self, opts) -> None:
+        from ctip.matching.xborder import key_rotate
+
+        key = key_rotate(actor=None, peer=opts["to"])
+        self.stdout.write(f"Queued key {key.key_id} for {key.peer}")
+
+    def do_query(self, opts) -> None:
+        from ctip.accounts.models import User
+        from ctip.cases.models import Person
+        from ctip.matching.xborder import QueryRefused, query_send
+
+        user = User.objects.filter(username=opts["username"]).first()
+        person = Person.objects.filter(reference=opts["person"]).first()
+        if user is None or person is None:
+            raise CommandError("no such user or person")
+        try:
+            query = query_send(user=user, person=person, to=opts["to"])
+        except QueryRefused as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        self.stdout.write(f"Queued query {query.query_id}")
+
+    def do_answers(self, opts) -> None:
+        from ctip.matching.models import MatchQuery, QueryDirection
+
+        rows = [
+            {
+                "query_id": q.query_id,
+                "peer": q.peer,
+                "person": q.person.reference if q.person else None,
+                "answered": q.answered_at is not None,
+                "refused": q.refused,
+                "candidates": q.answer,
+            }
+            for q in MatchQuery.objects.filter(direction=QueryDirection.OUT).select_related(
+                "person"
+            )
+        ]
+        self.stdout.write(json.dumps(rows, indent=1))
+
+
+def _write_pairs(path: str, result) -> None:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["left_id", "right_id", "probability", "evidence"])
+        for pair in result.pairs:
+            evidence = "; ".join(f"{f}: {label} ({w:+.1f})" for f, label, w in result.explain(pair))
+            writer.writerow([pair.left_id, pair.right_id, f"{pair.probability:.4f}", evidence])

@@ -1,0 +1,342 @@
+"""Writes of the matching app: duplicate candidates, the nightly sweep, review decisions,
+merge and unmerge. Every write is audited in its own transaction; a merge or unmerge
+never changes or deletes a Person (links are added and closed)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ctip.accounts import permissions
+from ctip.audit.models import Action
+from ctip.audit.services import audit_record
+from ctip.cases.models import Person
+from ctip.matching.core.dates import BirthRange
+from ctip.matching.core.engine import (
+    EngineConfig,
+    FellegiSunter,
+    candidate_pairs,
+    compare_pair,
+    level_label,
+    match_records,
+    prepare,
+)
+from ctip.matching.core.people import PersonRecord
+from ctip.matching.models import (
+    CandidateStatus,
+    FoundBy,
+    MatchCandidate,
+    PersonLink,
+    TrainedModel,
+)
+
+RESOURCE = "matching"
+
+#: Weights used until a sweep has trained some on this node's own records: m and u per
+#: level (see ``core.engine.FIELD_LEVELS``), from the synthetic cross-script set.
+DEFAULT_PARAMETERS = {
+    "fields": ["name", "birth", "sex", "nationality"],
+    "m": {
+        "name": [0.01, 0.04, 0.1, 0.15, 0.7],
+        "birth": [0.03, 0.1, 0.07, 0.4, 0.4],
+        "sex": [0.05, 0.95],
+        "nationality": [0.1, 0.9],
+    },
+    "u": {
+        "name": [0.6, 0.3, 0.05, 0.03, 0.02],
+        "birth": [0.7, 0.15, 0.01, 0.13, 0.01],
+        "sex": [0.5, 0.5],
+        "nationality": [0.4, 0.6],
+    },
+    "prior": 0.05,
+}
+CONFIG = EngineConfig()
+
+
+class MergeRefused(ValidationError):
+    pass
+
+
+# --- persons as engine records ----------------------------------------------------------
+
+
+def person_birth(person: Person) -> BirthRange | None:
+    if person.birth_year:
+        if person.birth_month and person.birth_day:
+            try:
+                return BirthRange.exact(
+                    date(person.birth_year, person.birth_month, person.birth_day)
+                )
+            except ValueError:
+                return BirthRange.year(person.birth_year)
+        if person.birth_month:
+            return BirthRange.year_month(person.birth_year, person.birth_month)
+        return BirthRange.year(person.birth_year)
+    if person.age_estimate is not None:
+        return BirthRange.from_age(person.age_estimate, person.created_at.date())
+    return None
+
+
+def person_record(person: Person) -> PersonRecord:
+    names = [person.name_km, person.name_zh, person.name_latin]
+    names += [a.strip() for a in (person.aliases or "").split(";")]
+    sex = {"female": "F", "male": "M"}.get(person.sex)
+    return PersonRecord(
+        id=str(person.pk),
+        names=tuple(n for n in names if n),
+        sex=sex,
+        birth=person_birth(person),
+        nationality=person.nationality or None,
+    )
+
+
+def current_model() -> FellegiSunter:
+    trained = TrainedModel.objects.order_by("-created_at").first()
+    if trained is not None:
+        try:
+            return FellegiSunter.from_dict(trained.parameters)
+        except (KeyError, ValueError, TypeError):
+            pass
+    return FellegiSunter.from_dict(DEFAULT_PARAMETERS)
+
+
+def _evidence(model: FellegiSunter, vector) -> list[list]:
+    return [
+        [name, level_label(name, level), round(w, 2)]
+        for name, level, w in model.bayes_factors(vector)
+    ]
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def _linked_or_decided() -> set[tuple[str, str]]:
+    return {
+        (str(left), str(right))
+        for left, right in MatchCandidate.objects.values_list("left_id", "right_id")
+    }
+
+
+def _candidate_create(left: str, right: str, probability: float, evidence, found_by: str):
+    left, right = _pair(left, right)
+    candidate = MatchCandidate(
+        left_id=left,
+        right_id=right,
+        probability=min(max(probability, 0.0), 1.0),
+        evidence=evidence,
+        found_by=found_by,
+    )
+    candidate.full_clean(validate_unique=False)
+    candidate.save(force_insert=True)
+    audit_record(
+        actor=None,
+        action=Action.CREATE,
+        obj=candidate,
+        details={"found_by": found_by, "probability": round(candidate.probability, 3)},
+    )
+    return candidate
+
+
+def _persons() -> list[Person]:
+    # Sealed records are never offered as duplicates (DP-5).
+    return list(Person.objects.filter(sealed=False).select_related("data_key"))
+
+
+@transaction.atomic
+def candidates_for_person(*, person_id) -> list[MatchCandidate]:
+    """Duplicate candidates for one (new) person, against every other unsealed person."""
+    person = Person.objects.filter(pk=person_id, sealed=False).first()
+    if person is None:
+        return []
+    others = _persons()
+    records = [person_record(p) for p in others]
+    feats = prepare(records, CONFIG)
+    index = next((i for i, f in enumerate(feats) if f.id == str(person.pk)), None)
+    if index is None:
+        return []
+    model = current_model()
+    known = _linked_or_decided()
+    created = []
+    for i, j in candidate_pairs(feats, CONFIG):
+        if index not in (i, j):
+            continue
+        vector = compare_pair(feats[i], feats[j], model.fields)
+        p = model.probability(vector)
+        key = _pair(feats[i].id, feats[j].id)
+        if p >= CONFIG.review_probability and key not in known:
+            known.add(key)
+            created.append(_candidate_create(*key, p, _evidence(model, vector), FoundBy.NEW_PERSON))
+    return created
+
+
+@transaction.atomic
+def matching_sweep() -> dict[str, int]:
+    """The nightly sweep: retrain the weights on all records, offer new candidates."""
+    persons = _persons()
+    records = [person_record(p) for p in persons]
+    result = match_records(records, CONFIG)
+    TrainedModel.objects.create(
+        parameters=result.model.as_dict(), records=len(records), pairs=result.blocking.pairs
+    )
+    known = _linked_or_decided()
+    created = 0
+    for pair in result.pairs:
+        key = _pair(pair.left_id, pair.right_id)
+        if key in known:
+            continue
+        known.add(key)
+        _candidate_create(
+            *key, pair.probability, _evidence(result.model, pair.vector), FoundBy.SWEEP
+        )
+        created += 1
+    audit_record(
+        actor=None,
+        action=Action.CREATE,
+        object_type="matching.sweep",
+        details={"records": len(records), "pairs": result.blocking.pairs, "candidates": created},
+    )
+    return {"records": len(records), "pairs": result.blocking.pairs, "candidates": created}
+
+
+# --- review, merge, unmerge ---------------------------------------------------------------
+
+
+def _both_visible(user, persons: Iterable[Person], request=None) -> None:
+    """Refuse (as not found) unless the user may see every person involved."""
+    for person in persons:
+        permissions.access(
+            user, "person", Person.objects.all(), person.pk, permissions.VIEW, request=request
+        )
+
+
+def _active_link(person_id) -> PersonLink | None:
+    return PersonLink.objects.filter(person_id=person_id, unlinked_at__isnull=True).first()
+
+
+def cluster_members(person_id) -> list[str]:
+    link = _active_link(person_id)
+    if link is None:
+        return [str(person_id)]
+    return [
+        str(pk)
+        for pk in PersonLink.objects.filter(
+            cluster=link.cluster, unlinked_at__isnull=True
+        ).values_list("person_id", flat=True)
+    ]
+
+
+@transaction.atomic
+def person_merge(
+    *, user, left: Person, right: Person, candidate: MatchCandidate | None = None, request=None
+) -> uuid.UUID:
+    """Put two persons (and the clusters they are in) into one cluster. Both records stay
+    as they are. Refused unless the user may see both sides, every member included."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    if left.pk == right.pk:
+        raise MergeRefused("a person cannot be merged with itself")
+    members = {*cluster_members(left.pk), *cluster_members(right.pk)}
+    _both_visible(user, Person.objects.filter(pk__in=members), request=request)
+    if len(members) != len(
+        {str(p) for p in Person.objects.filter(pk__in=members).values_list("pk", flat=True)}
+    ):
+        raise MergeRefused("a person in the cluster no longer exists")
+    _both_visible(user, [left, right], request=request)
+    now = timezone.now()
+    left_link, right_link = _active_link(left.pk), _active_link(right.pk)
+    if left_link and right_link and left_link.cluster == right_link.cluster:
+        return left_link.cluster
+    cluster = left_link.cluster if left_link else None
+    if cluster is None:
+        cluster = right_link.cluster if right_link else uuid.uuid4()
+    for pk in sorted(members):
+        old = _active_link(pk)
+        if old is not None and old.cluster == cluster:
+            continue
+        if old is not None:
+            old.unlinked_at, old.unlinked_by = now, user
+            old.save(update_fields=["unlinked_at", "unlinked_by"])
+        link = PersonLink(
+            cluster=cluster, person_id=pk, candidate=candidate, linked_at=now, linked_by=user
+        )
+        link.full_clean(validate_constraints=False)
+        link.save(force_insert=True)
+    audit_record(
+        actor=user,
+        action=Action.UPDATE,
+        object_type="matching.cluster",
+        object_id=str(cluster),
+        details={"merge": sorted(str(x) for x in (left.pk, right.pk)), "members": len(members)},
+        request=request,
+    )
+    return cluster
+
+
+@transaction.atomic
+def person_unmerge(*, user, person: Person, request=None) -> list[str]:
+    """Take a person out of its cluster (closing, not deleting, the link). A cluster left
+    with one member is closed too. Returns the ids whose links were closed."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    members = cluster_members(person.pk)
+    _both_visible(user, Person.objects.filter(pk__in=members), request=request)
+    link = _active_link(person.pk)
+    if link is None:
+        raise MergeRefused("the person is not merged with anyone")
+    now = timezone.now()
+    closed = [link]
+    rest = PersonLink.objects.filter(cluster=link.cluster, unlinked_at__isnull=True).exclude(
+        pk=link.pk
+    )
+    if rest.count() == 1:
+        closed.append(rest.get())
+    for item in closed:
+        item.unlinked_at, item.unlinked_by = now, user
+        item.save(update_fields=["unlinked_at", "unlinked_by"])
+    audit_record(
+        actor=user,
+        action=Action.UPDATE,
+        object_type="matching.cluster",
+        object_id=str(link.cluster),
+        details={"unmerge": [str(x.person_id) for x in closed]},
+        request=request,
+    )
+    return [str(x.person_id) for x in closed]
+
+
+@transaction.atomic
+def candidate_decide(
+    *, user, candidate: MatchCandidate, decision: str, request=None
+) -> MatchCandidate:
+    """Confirm (and merge), reject, or mark 'not sure'. Refused unless the user may see
+    both persons."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    if decision not in {
+        CandidateStatus.CONFIRMED,
+        CandidateStatus.REJECTED,
+        CandidateStatus.UNSURE,
+    }:
+        raise ValidationError({"decision": "unknown decision"})
+    candidate = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
+    left = Person.objects.get(pk=candidate.left_id)
+    right = Person.objects.get(pk=candidate.right_id)
+    _both_visible(user, [left, right], request=request)
+    candidate.status = decision
+    candidate.decided_at = timezone.now()
+    candidate.decided_by = user
+    candidate.full_clean(validate_unique=False)
+    candidate.save(update_fields=["status", "decided_at", "decided_by"])
+    audit_record(
+        actor=user,
+        action=Action.UPDATE,
+        obj=candidate,
+        details={"decision": decision},
+        request=request,
+    )
+    if decision == CandidateStatus.CONFIRMED:
+        person_merge(user=user, left=left, right=right, candidate=candidate, request=request)
+    return candidate
