@@ -22,6 +22,7 @@ from ctip.matching.core.engine import (
     FellegiSunter,
     candidate_pairs,
     compare_pair,
+    default_model,
     level_label,
     match_records,
     prepare,
@@ -37,24 +38,8 @@ from ctip.matching.models import (
 
 RESOURCE = "matching"
 
-#: Weights used until a sweep has trained some on this node's own records: m and u per
-#: level (see ``core.engine.FIELD_LEVELS``), from the synthetic cross-script set.
-DEFAULT_PARAMETERS = {
-    "fields": ["name", "birth", "sex", "nationality"],
-    "m": {
-        "name": [0.01, 0.04, 0.1, 0.15, 0.7],
-        "birth": [0.03, 0.1, 0.07, 0.4, 0.4],
-        "sex": [0.05, 0.95],
-        "nationality": [0.1, 0.9],
-    },
-    "u": {
-        "name": [0.6, 0.3, 0.05, 0.03, 0.02],
-        "birth": [0.7, 0.15, 0.01, 0.13, 0.01],
-        "sex": [0.5, 0.5],
-        "nationality": [0.4, 0.6],
-    },
-    "prior": 0.05,
-}
+#: Weights used until a sweep has trained some on this node's own records.
+DEFAULT_PARAMETERS = default_model().as_dict()
 CONFIG = EngineConfig()
 
 

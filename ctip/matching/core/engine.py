@@ -506,6 +506,27 @@ def _normalise(counts: list[float]) -> list[float]:
     return [p / s for p in probs]
 
 
+#: Starting m probabilities (and the node's weights before any training), per level of
+#: each field in FIELD_LEVELS: matches mostly agree, one typing slip is common.
+DEFAULT_M = {
+    "name": [0.01, 0.04, 0.1, 0.15, 0.7],
+    "birth": [0.03, 0.1, 0.07, 0.4, 0.4],
+    "sex": [0.05, 0.95],
+    "nationality": [0.1, 0.9],
+}
+DEFAULT_U = {
+    "name": [0.6, 0.3, 0.05, 0.03, 0.02],
+    "birth": [0.7, 0.15, 0.01, 0.13, 0.01],
+    "sex": [0.5, 0.5],
+    "nationality": [0.4, 0.6],
+}
+
+
+def default_model() -> FellegiSunter:
+    names = tuple(DEFAULT_M)
+    return FellegiSunter(names, dict(DEFAULT_M), dict(DEFAULT_U), 0.1)
+
+
 def _initial_m(n_levels: int) -> list[float]:
     # Matches mostly agree: the top level gets most of the mass.
     raw = [0.5 ** (n_levels - 1 - i) for i in range(n_levels)]
@@ -550,7 +571,10 @@ def train(
     config = config or EngineConfig()
     names = tuple(names)
     model = FellegiSunter(
-        names, {k: _initial_m(level_count(k)) for k in names}, {k: list(u[k]) for k in names}, 0.1
+        names,
+        {k: list(DEFAULT_M.get(k) or _initial_m(level_count(k))) for k in names},
+        {k: list(u[k]) for k in names},
+        0.1,
     )
     if not vectors:
         return model

@@ -55,7 +55,8 @@ class Command(BaseCommand):
         k = sub.add_parser("key-rotate", help="agree a new encoding key with the other node")
         k.add_argument("--to", required=True)
         q = sub.add_parser("query", help="ask the other node about one person (encodings only)")
-        q.add_argument("--person", required=True, help="the person's reference")
+        q.add_argument("--person", help="the person's reference")
+        q.add_argument("--name", help="or a name the user can find (exactly one person)")
         q.add_argument("--to", required=True)
         q.add_argument("--username", required=True)
         sub.add_parser("answers", help="the answers to this node's queries (JSON)")
@@ -127,12 +128,19 @@ class Command(BaseCommand):
     def do_query(self, opts) -> None:
         from ctip.accounts.models import User
         from ctip.cases.models import Person
+        from ctip.cases.selectors import person_list
         from ctip.matching.xborder import QueryRefused, query_send
 
         user = User.objects.filter(username=opts["username"]).first()
-        person = Person.objects.filter(reference=opts["person"]).first()
-        if user is None or person is None:
-            raise CommandError("no such user or person")
+        if user is None:
+            raise CommandError("no such user")
+        if opts["name"]:
+            found = list(person_list(user=user, query=opts["name"])[:2])
+            person = found[0] if len(found) == 1 else None
+        else:
+            person = Person.objects.filter(reference=opts["person"] or "").first()
+        if person is None:
+            raise CommandError("no such person (or more than one with that name)")
         try:
             query = query_send(user=user, person=person, to=opts["to"])
         except QueryRefused as exc:

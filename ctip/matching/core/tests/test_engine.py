@@ -1,0 +1,251 @@
+"""The engine on data with known answers: a golden file of clusters for a small cross-script
+set (any change in behaviour shows up as a diff to review), quality floors, the CSV
+format's errors, and the Bloom-filter encodings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import defaultdict
+from datetime import date
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from ctip.matching.core import bloom, synth
+from ctip.matching.core.csvio import CsvError, read_text
+from ctip.matching.core.dates import BirthRange
+from ctip.matching.core.engine import (
+    EngineConfig,
+    FellegiSunter,
+    cluster,
+    match_records,
+)
+
+GOLDEN = Path(__file__).parent / "data" / "engine"
+TODAY = date(2025, 6, 1)
+
+
+def to_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    names = [c for c in rows[0] if c != "person"]
+    writer = csv.DictWriter(buf, fieldnames=names, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def pair_scores(rows: list[dict], clusters: dict[str, str]) -> tuple[float, float]:
+    truth, found = defaultdict(list), defaultdict(list)
+    for r in rows:
+        truth[r["person"]].append(r["record_id"])
+        found[clusters[r["record_id"]]].append(r["record_id"])
+    t = {tuple(sorted(p)) for g in truth.values() for p in combinations(g, 2)}
+    f = {tuple(sorted(p)) for g in found.values() for p in combinations(g, 2)}
+    return len(t & f) / max(len(f), 1), len(t & f) / max(len(t), 1)
+
+
+@pytest.fixture(scope="module")
+def cross():
+    rows = synth.cross_script(120, seed=3)
+    data = read_text(to_csv(rows), today=TODAY)
+    return rows, data, match_records(data.records)
+
+
+def test_clusters_match_the_golden_file(cross):
+    rows, data, result = cross
+    got = "".join(f"{r['record_id']},{result.clusters[r['record_id']]}\n" for r in rows)
+    path = GOLDEN / "cross_script_120.csv"
+    if os.environ.get("CTIP_UPDATE_GOLDEN"):
+        path.write_text(got, encoding="utf-8")
+    assert got == path.read_text(encoding="utf-8")
+
+
+def test_cross_script_quality_floor(cross):
+    rows, _, result = cross
+    precision, recall = pair_scores(rows, result.clusters)
+    # Floors of this set as measured (bench/matching.py reports the full set): a drop here
+    # is a regression even if the golden file is regenerated.
+    assert precision >= 0.7
+    assert recall >= 0.4
+
+
+def test_the_same_woman_in_three_scripts_is_one_person():
+    rows = [
+        {
+            "record_id": "family",
+            "source": "family",
+            "name_original": "សុខា ចាន់",
+            "name_latin": "",
+            "sex": "ស្រី",
+            "birth_date": "",
+            "age_at_record": "24",
+            "nationality": "KH",
+            "origin_place": "",
+            "record_date": "2025-01-10",
+        },
+        {
+            "record_id": "passport",
+            "source": "passport",
+            "name_original": "",
+            "name_latin": "CHAN SOKHA",
+            "sex": "F",
+            "birth_date": "14/03/2001",
+            "age_at_record": "",
+            "nationality": "KHM",
+            "origin_place": "",
+            "record_date": "",
+        },
+        {
+            "record_id": "shelter",
+            "source": "shelter",
+            "name_original": "",
+            "name_latin": "Sokhar Chan",
+            "sex": "female",
+            "birth_date": "2001",
+            "age_at_record": "",
+            "nationality": "",
+            "origin_place": "",
+            "record_date": "",
+        },
+        {
+            "record_id": "police",
+            "source": "police",
+            "name_original": "索卡·占",
+            "name_latin": "Suo Ka",
+            "sex": "女",
+            "birth_date": "",
+            "age_at_record": "24",
+            "nationality": "柬埔寨",
+            "origin_place": "",
+            "record_date": "2025-03-01",
+        },
+        {
+            "record_id": "other",
+            "source": "shelter",
+            "name_original": "",
+            "name_latin": "LONG SREYMOM",
+            "sex": "F",
+            "birth_date": "1990",
+            "age_at_record": "",
+            "nationality": "",
+            "origin_place": "",
+            "record_date": "",
+        },
+    ]
+    data = read_text(to_csv([{**r, "person": ""} for r in rows]), today=TODAY)
+    # Trained weights need more data than five records: the node's default weights.
+    from ctip.matching.services import DEFAULT_PARAMETERS
+
+    result = match_records(data.records, model=FellegiSunter.from_dict(DEFAULT_PARAMETERS))
+    c = result.clusters
+    assert c["family"] == c["passport"] == c["shelter"] == c["police"]
+    assert c["other"] != c["family"]
+    explained = {f: label for f, label, _ in result.explain(result.pairs[0])}
+    assert "name" in explained
+
+
+def test_model_round_trips_and_refuses_nonsense(cross):
+    _, _, result = cross
+    again = FellegiSunter.from_dict(result.model.as_dict())
+    assert again.probability((4, 4, 1, 1)) == result.model.probability((4, 4, 1, 1))
+    bad = result.model.as_dict() | {"prior": 1.5}
+    with pytest.raises(ValueError, match="prior"):
+        FellegiSunter.from_dict(bad)
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="review_probability"):
+        EngineConfig(match_probability=0.6, review_probability=0.8)
+    with pytest.raises(ValueError, match="max_block_size"):
+        EngineConfig(max_block_size=0)
+
+
+def test_cluster_is_transitive_and_deterministic():
+    assert cluster(["c", "b", "a", "d"], [("c", "b"), ("a", "b")]) == {
+        "a": "a",
+        "b": "a",
+        "c": "a",
+        "d": "d",
+    }
+
+
+# --- the CSV format ------------------------------------------------------------------------
+
+HEADER = (
+    "record_id,source,name_original,name_latin,sex,birth_date,age_at_record,nationality,"
+    "origin_place,record_date\n"
+)
+
+
+def test_missing_columns_are_named_with_the_line():
+    with pytest.raises(CsvError, match=r"line 1: missing column\(s\) birth_date"):
+        read_text("record_id,source,name_original,name_latin,sex\n1,a,b,c,F\n", today=TODAY)
+
+
+def test_short_row_names_line_and_column():
+    with pytest.raises(CsvError, match=r"line 3, column 'sex': 4 fields"):
+        read_text(HEADER + "1,a,,Chan,F,,,,,\n2,a,,Sok\n", today=TODAY)
+
+
+def test_bad_encoding_names_the_line():
+    raw = (HEADER + "1,a,,Chan,F,,,,,\n2,a,,S\xf6k,F,,,,,\n").encode("latin-1")
+    from ctip.matching.core.csvio import read_records
+
+    with pytest.raises(CsvError, match=r"line 3: not UTF-8"):
+        read_records(raw, today=TODAY)
+
+
+def test_duplicate_and_empty_ids_are_errors():
+    with pytest.raises(CsvError, match=r"line 3, column 'record_id': record_id repeats"):
+        read_text(HEADER + "1,a,,Chan,F,,,,,\n1,a,,Sok,F,,,,,\n", today=TODAY)
+    with pytest.raises(CsvError, match="empty record_id"):
+        read_text(HEADER + ",a,,Chan,F,,,,,\n", today=TODAY)
+
+
+def test_unparseable_dates_are_unknown_and_counted():
+    data = read_text(
+        HEADER
+        + "1,a,,Chan Sokha,F,unknown,,,,\n"
+        + "2,a,,Chan Sokha,F,,about twenty,,,2025-01-01\n"
+        + "3,a,,Chan Sokha,F,03/1998,,,,\n"
+        + "4,a,,Chan Sokha,F,,24,,,not a date\n",
+        today=TODAY,
+    )
+    assert data.report.unknown_birth_dates == 1
+    assert data.report.unknown_ages == 1
+    assert data.report.unknown_record_dates == 1
+    births = {r.id: r.birth for r in data.records}
+    assert births["1"] is None and births["2"] is None
+    assert births["3"] == BirthRange.year_month(1998, 3)
+    # An age without a readable record date is taken on the day of the run.
+    assert births["4"].contains(date(2000, 6, 1))
+    assert data.report.examples == [(2, "birth_date"), (3, "age_at_record"), (5, "record_date")]
+
+
+# --- Bloom-filter encodings -------------------------------------------------------------------
+
+KEY = bytes(range(32))
+
+
+def test_encodings_match_across_scripts_and_not_others():
+    sokha = bloom.encode(KEY, ("សុខា ចាន់",), BirthRange.from_age(24, date(2025, 1, 1)), "F")
+    police = bloom.encode(KEY, ("索卡·占",), BirthRange.from_age(24, date(2025, 3, 1)), "F")
+    passport = bloom.encode(KEY, ("CHAN SOKHA",), BirthRange.year(2001), "F")
+    other = bloom.encode(KEY, ("LONG SREYMOM",), BirthRange.year(1990), "F")
+    assert bloom.similarity(sokha, police) >= 0.8
+    assert bloom.similarity(sokha, passport) >= 0.8
+    assert bloom.similarity(sokha, other) < 0.5
+
+
+def test_encodings_depend_on_the_key_and_round_trip():
+    a = bloom.encode(KEY, ("CHAN SOKHA",), None, "F")
+    b = bloom.encode(bytes(32), ("CHAN SOKHA",), None, "F")
+    assert bloom.similarity(a, b) < 0.5
+    assert bloom.Encoding.from_json(a.to_json()) == a
+    with pytest.raises(ValueError):
+        bloom.encode(b"short", ("CHAN SOKHA",), None, None)
+    with pytest.raises(ValueError):
+        bloom.Encoding.from_json({"name": "AAAA", "birth": "AAAA"})

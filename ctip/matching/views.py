@@ -1,0 +1,139 @@
+"""Review queue: duplicate candidates, both records side by side (only the fields the user
+may see, every display audited), the evidence per field, and confirm / reject / not sure;
+merge history and unmerge per person. Thin views: parse, check access, call a service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from ctip.accounts import permissions
+from ctip.accounts.permissions import permission
+from ctip.audit.services import audit_view
+from ctip.cases.models import Person
+from ctip.cases.selectors import access_person
+from ctip.matching import selectors, services
+from ctip.matching.models import CandidateStatus
+
+RESOURCE = services.RESOURCE
+FIELD_NAMES = {
+    "name": gettext_lazy("Name"),
+    "birth": gettext_lazy("Birth"),
+    "sex": gettext_lazy("Sex"),
+    "nationality": gettext_lazy("Nationality"),
+}
+
+
+@require_GET
+@permission(RESOURCE, permissions.VIEW)
+def index(request):
+    status = request.GET.get("status", CandidateStatus.OPEN)
+    if status not in CandidateStatus.values:
+        status = CandidateStatus.OPEN
+    page = Paginator(selectors.candidate_list(user=request.user, status=status), 50).get_page(
+        request.GET.get("page")
+    )
+    template = "matching/_rows.html" if request.htmx else "matching/index.html"
+    return render(
+        request,
+        template,
+        {"page": page, "status": status, "statuses": CandidateStatus.choices},
+    )
+
+
+@require_GET
+@permission(RESOURCE, permissions.VIEW)
+def candidate_detail(request, pk):
+    candidate = selectors.access_candidate(request.user, pk, request=request)
+    fields = selectors.visible_compared_fields(request.user)
+    left, right = candidate.left, candidate.right
+    shown = [f for f in fields if f in Person.PII_FIELDS]
+    audit_view(actor=request.user, objects=[left, right], fields=shown, request=request)
+    labels = {
+        f.name: f.verbose_name for f in Person._meta.get_fields() if hasattr(f, "verbose_name")
+    }
+    labels["birth_display"] = _("Birth")
+    rows = [(labels.get(f, f), _display(left, f), _display(right, f)) for f in fields]
+    evidence = [
+        (FIELD_NAMES.get(name, name), label, weight) for name, label, weight in candidate.evidence
+    ]
+    return render(
+        request,
+        "matching/candidate.html",
+        {
+            "candidate": candidate,
+            "rows": rows,
+            "evidence": evidence,
+            "can_decide": permissions.can(request.user, RESOURCE, permissions.CHANGE),
+            "decisions": [
+                (CandidateStatus.CONFIRMED, _("Same person: merge")),
+                (CandidateStatus.REJECTED, _("Different people")),
+                (CandidateStatus.UNSURE, _("Not sure")),
+            ],
+        },
+    )
+
+
+def _display(person: Person, field: str) -> str:
+    value = getattr(person, field, "")
+    if field == "sex":
+        return person.get_sex_display()
+    return "" if value is None else str(value)
+
+
+@require_POST
+@permission(RESOURCE, permissions.CHANGE)
+def candidate_decide(request, pk):
+    candidate = selectors.access_candidate(request.user, pk, request=request)
+    try:
+        services.candidate_decide(
+            user=request.user,
+            candidate=candidate,
+            decision=request.POST.get("decision", ""),
+            request=request,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("matching:candidate", pk=candidate.pk)
+    messages.success(request, _("Decision recorded."))
+    return redirect("matching:index")
+
+
+@require_GET
+@permission(RESOURCE, permissions.VIEW)
+def person_history(request, pk):
+    person = access_person(request.user, pk, request=request)
+    links = selectors.person_links(user=request.user, person=person)
+    shown = ["name_latin"] if permissions.sees_pii(request.user) else []
+    audit_view(
+        actor=request.user, objects={lnk.person for lnk in links}, fields=shown, request=request
+    )
+    return render(
+        request,
+        "matching/person.html",
+        {
+            "person": person,
+            "links": links,
+            "shows_names": bool(shown),
+            "merged": any(lnk.active and lnk.person_id == person.pk for lnk in links),
+            "can_change": permissions.can(request.user, RESOURCE, permissions.CHANGE),
+        },
+    )
+
+
+@require_POST
+@permission(RESOURCE, permissions.CHANGE)
+def person_unmerge(request, pk):
+    person = access_person(request.user, pk, request=request)
+    try:
+        services.person_unmerge(user=request.user, person=person, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The record was taken out of the merged person."))
+    return redirect("matching:person", pk=person.pk)
