@@ -1,0 +1,695 @@
+"""REST endpoints of the enforcement app, with the same rules as the pages: police focal
+officers only (everyone else gets "not found"), law-enforcement cases and requests of the
+user's agency, the taskforce and meetings for every police focal officer of the node,
+indicators as aggregates (also for M&E). One input and one output serializer per endpoint;
+one endpoint per workflow action."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+
+from ctip.accounts import permissions
+from ctip.accounts.models import Country
+from ctip.audit.services import audit_view
+from ctip.core.api import ErrorSerializer
+from ctip.enforcement import indicators, selectors, services
+from ctip.enforcement.models import (
+    INDICATORS,
+    RESOURCE,
+    Direction,
+    InfoRequest,
+    LeCase,
+    LeCaseStatus,
+    LegalBasis,
+    Offence,
+    Outcome,
+    ParticipantRole,
+    RequestStatus,
+    SecondLanguage,
+    Suspect,
+    SuspectRole,
+    SuspectStatus,
+    Urgency,
+    VictimRole,
+)
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
+    401: OpenApiResponse(ErrorSerializer, description="Not signed in"),
+    403: OpenApiResponse(ErrorSerializer, description="Signed in, but two-factor or role missing"),
+    404: OpenApiResponse(ErrorSerializer, description="Missing, or not yours to see"),
+}
+VIEW, CREATE, CHANGE = permissions.VIEW, permissions.CREATE, permissions.CHANGE
+
+
+def _validation(exc: DjangoValidationError) -> ValidationError:
+    if hasattr(exc, "error_dict"):
+        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
+    return ValidationError({"non_field_errors": [str(m) for m in exc.messages]})
+
+
+def _paginate(request, rows, serializer):
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(rows, request)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+# --- Taskforce ----------------------------------------------------------------------------
+
+
+class MemberOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    country = serializers.CharField()
+    taskforce_role = serializers.CharField()
+    active = serializers.BooleanField()
+    since = serializers.DateField()
+    focal_person = serializers.UUIDField(source="focal_person_id")
+    name = serializers.CharField(source="focal_person.name")
+    title = serializers.CharField(source="focal_person.title")
+    agency = serializers.CharField(source="focal_person.agency.code")
+    languages = serializers.ListField(
+        source="focal_person.languages", child=serializers.DictField()
+    )
+    contact = serializers.DictField(source="focal_person.channel_values")
+
+
+@extend_schema(
+    operation_id="enforcement_taskforce", responses={200: MemberOutSerializer(many=True), **ERRORS}
+)
+@api_view(["GET"])
+def taskforce(request):
+    permissions.require(request.user, RESOURCE, VIEW, request=request)
+    return _paginate(request, selectors.member_list(user=request.user), MemberOutSerializer)
+
+
+taskforce.ctip_permission = (RESOURCE, VIEW)
+
+
+# --- Law-enforcement cases ----------------------------------------------------------------
+
+
+class LeCaseInSerializer(serializers.Serializer):
+    offences = serializers.ListField(
+        child=serializers.ChoiceField(choices=Offence.choices), min_length=1, max_length=10
+    )
+    status = serializers.ChoiceField(choices=LeCaseStatus.choices, default=LeCaseStatus.OPEN)
+    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    locations = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class LeCaseOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    offences = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    agency = serializers.CharField(source="owner_agency.code")
+    opened_at = serializers.DateTimeField()
+
+
+class SuspectOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    aliases = serializers.CharField(allow_null=True)
+    nationality = serializers.CharField()
+    birth_year = serializers.IntegerField(allow_null=True)
+    role = serializers.CharField()
+    status = serializers.CharField()
+
+
+class VictimOutSerializer(serializers.Serializer):
+    label = serializers.CharField(source="link.label")
+    role = serializers.CharField(source="link.role")
+    linked = serializers.SerializerMethodField()
+    case_reference = serializers.SerializerMethodField()
+
+    def get_linked(self, row) -> bool:
+        return bool(row.link.case_reference)
+
+    def get_case_reference(self, row) -> str | None:
+        """Only when this user may open the victim case (never a sealed one without a grant)."""
+        return row.case.reference if row.case is not None else None
+
+
+class LeCaseDetailOutSerializer(LeCaseOutSerializer):
+    summary = serializers.CharField(allow_null=True)
+    locations = serializers.CharField(allow_null=True)
+    suspects = SuspectOutSerializer(many=True)
+    victims = VictimOutSerializer(many=True)
+
+
+def _case_detail(request, le_case: LeCase) -> dict:
+    suspects = list(le_case.suspects.select_related("data_key"))
+    audit_view(actor=request.user, objects=[le_case], fields=LeCase.PII_FIELDS, request=request)
+    audit_view(actor=request.user, objects=suspects, fields=Suspect.PII_FIELDS, request=request)
+    data = LeCaseDetailOutSerializer(
+        {
+            **{
+                f: getattr(le_case, f)
+                for f in ("id", "reference", "offences", "status", "owner_agency", "opened_at")
+            },
+            "summary": le_case.summary,
+            "locations": le_case.locations,
+            "suspects": suspects,
+            "victims": selectors.victims_of(user=request.user, le_case=le_case),
+        }
+    ).data
+    return data
+
+
+@extend_schema(
+    operation_id="enforcement_cases",
+    request=LeCaseInSerializer,
+    responses={200: LeCaseOutSerializer(many=True), 201: LeCaseDetailOutSerializer, **ERRORS},
+)
+@api_view(["GET", "POST"])
+def cases(request):
+    if request.method == "POST":
+        permissions.require(request.user, RESOURCE, CREATE, request=request)
+        body = LeCaseInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        data["offences"] = tuple(data["offences"])
+        try:
+            le_case = services.le_case_open(
+                user=request.user, data=services.LeCaseInput(**data), request=request
+            )
+        except DjangoValidationError as exc:
+            raise _validation(exc) from None
+        return Response(_case_detail(request, le_case), status=201)
+    permissions.require(request.user, RESOURCE, VIEW, request=request)
+    rows = selectors.le_case_list(user=request.user).select_related("owner_agency")
+    return _paginate(request, rows, LeCaseOutSerializer)
+
+
+cases.ctip_permission = (RESOURCE, VIEW)
+
+
+@extend_schema(
+    operation_id="enforcement_case", responses={200: LeCaseDetailOutSerializer, **ERRORS}
+)
+@api_view(["GET"])
+def case_detail(request, pk):
+    le_case = selectors.access_le_case(request.user, pk, request=request)
+    return Response(_case_detail(request, le_case))
+
+
+case_detail.ctip_permission = (RESOURCE, VIEW)
+
+
+class SuspectInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=300)
+    aliases = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    role = serializers.ChoiceField(choices=SuspectRole.choices)
+    status = serializers.ChoiceField(choices=SuspectStatus.choices, default="identified")
+    nationality = serializers.CharField(required=False, allow_blank=True, default="", max_length=2)
+    birth_year = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1900, max_value=2100
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+@extend_schema(
+    operation_id="enforcement_case_suspect_add",
+    request=SuspectInSerializer,
+    responses={201: SuspectOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def suspects(request, pk):
+    le_case = selectors.access_le_case(request.user, pk, action=CHANGE, request=request)
+    body = SuspectInSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        suspect = services.suspect_add(
+            user=request.user,
+            le_case=le_case,
+            data=services.SuspectInput(**body.validated_data),
+            request=request,
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(SuspectOutSerializer(suspect).data, status=201)
+
+
+suspects.ctip_permission = (RESOURCE, CHANGE)
+
+
+class VictimInSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=VictimRole.choices)
+    case_reference = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=24
+    )
+
+
+class VictimLinkOutSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    role = serializers.CharField()
+    case_reference = serializers.CharField()
+
+
+@extend_schema(
+    operation_id="enforcement_case_victim_add",
+    request=VictimInSerializer,
+    responses={201: VictimLinkOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def victims(request, pk):
+    le_case = selectors.access_le_case(request.user, pk, action=CHANGE, request=request)
+    body = VictimInSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        link = services.victim_link_add(
+            user=request.user, le_case=le_case, request=request, **body.validated_data
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(VictimLinkOutSerializer(link).data, status=201)
+
+
+victims.ctip_permission = (RESOURCE, CHANGE)
+
+
+# --- Requests -----------------------------------------------------------------------------
+
+
+class RequestInSerializer(serializers.Serializer):
+    counterpart = serializers.UUIDField(required=False, allow_null=True, default=None)
+    asked = serializers.CharField(max_length=10000, allow_blank=True)
+    legal_basis = serializers.CharField(required=False, allow_blank=True, default="", max_length=30)
+    legal_basis_detail = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=300
+    )
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.ROUTINE)
+    deadline = serializers.DateField()
+    victim_case_reference = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=24
+    )
+
+
+class RequestOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    peer_country = serializers.CharField()
+    case = serializers.CharField(source="le_case.reference", allow_null=True, default=None)
+    sender_reference = serializers.CharField()
+    counterpart = serializers.UUIDField(source="counterpart_id")
+    requester = serializers.UUIDField(source="requester_id", allow_null=True)
+    legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
+    legal_basis_detail = serializers.CharField()
+    urgency = serializers.CharField()
+    deadline = serializers.DateField()
+    overdue = serializers.SerializerMethodField()
+    sent_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.CharField()
+    days_to_answer = serializers.FloatField(allow_null=True)
+
+    def get_overdue(self, obj) -> bool:
+        return obj.is_overdue()
+
+
+class DeliveryOutSerializer(serializers.Serializer):
+    msg_id = serializers.CharField()
+    status = serializers.CharField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    has_receipt = serializers.BooleanField()
+
+
+class EventOutSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class RequestDetailOutSerializer(RequestOutSerializer):
+    asked = serializers.CharField(allow_null=True)
+    answer = serializers.CharField(allow_null=True)
+    delivery = DeliveryOutSerializer(allow_null=True)
+    answer_delivery = DeliveryOutSerializer(allow_null=True)
+    history = EventOutSerializer(many=True)
+
+
+def _request_detail(request, req: InfoRequest) -> dict:
+    audit_view(actor=request.user, objects=[req], fields=InfoRequest.PII_FIELDS, request=request)
+    data = RequestDetailOutSerializer(req).data
+    outgoing = req.direction == Direction.OUTGOING
+    data["delivery"] = _delivery(req.request_msg_id if outgoing else None)
+    data["answer_delivery"] = _delivery(req.answer_msg_id if not outgoing else None)
+    data["history"] = EventOutSerializer(req.events.all(), many=True).data
+    return data
+
+
+def _delivery(msg_id):
+    found = selectors.delivery_of(msg_id)
+    return DeliveryOutSerializer(found).data if found else None
+
+
+@extend_schema(
+    operation_id="enforcement_case_request_send",
+    request=RequestInSerializer,
+    responses={201: RequestDetailOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def request_send(request, pk):
+    le_case = selectors.access_le_case(request.user, pk, action=CHANGE, request=request)
+    body = RequestInSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        req = services.request_send(
+            user=request.user,
+            le_case=le_case,
+            data=services.RequestInput(**body.validated_data),
+            request=request,
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(_request_detail(request, req), status=201)
+
+
+request_send.ctip_permission = (RESOURCE, CHANGE)
+
+
+class RequestListInSerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(
+        choices=Direction.choices, required=False, allow_blank=True, default=""
+    )
+    status = serializers.ChoiceField(
+        choices=RequestStatus.choices, required=False, allow_blank=True, default=""
+    )
+    overdue = serializers.BooleanField(required=False, default=False)
+
+
+@extend_schema(
+    operation_id="enforcement_requests",
+    parameters=[RequestListInSerializer],
+    responses={200: RequestOutSerializer(many=True), **ERRORS},
+)
+@api_view(["GET"])
+def requests(request):
+    permissions.require(request.user, RESOURCE, VIEW, request=request)
+    query = RequestListInSerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    rows = selectors.request_list(user=request.user, **query.validated_data)
+    return _paginate(request, rows, RequestOutSerializer)
+
+
+requests.ctip_permission = (RESOURCE, VIEW)
+
+
+@extend_schema(
+    operation_id="enforcement_request", responses={200: RequestDetailOutSerializer, **ERRORS}
+)
+@api_view(["GET"])
+def request_detail(request, pk):
+    req = selectors.access_request(request.user, pk, request=request)
+    return Response(_request_detail(request, req))
+
+
+request_detail.ctip_permission = (RESOURCE, VIEW)
+
+
+class AnswerInSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    answer = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+@extend_schema(
+    operation_id="enforcement_request_answer",
+    request=AnswerInSerializer,
+    responses={200: RequestDetailOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def request_answer(request, pk):
+    req = selectors.access_request(request.user, pk, action=CHANGE, request=request)
+    body = AnswerInSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        req = services.request_answer(
+            user=request.user,
+            info_request=req,
+            answer=body.validated_data["answer"],
+            outcome=body.validated_data["outcome"],
+            request=request,
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(_request_detail(request, req))
+
+
+request_answer.ctip_permission = (RESOURCE, CHANGE)
+
+
+# --- Meetings -----------------------------------------------------------------------------
+
+
+class MeetingInSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    host_country = serializers.ChoiceField(choices=Country.choices)
+    place = serializers.CharField(max_length=200)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    second_language = serializers.ChoiceField(choices=SecondLanguage.choices)
+    agenda = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    le_cases = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list, max_length=50
+    )
+    case_references = serializers.ListField(
+        child=serializers.CharField(max_length=24), required=False, default=list, max_length=50
+    )
+
+
+class ParticipantOutSerializer(serializers.Serializer):
+    member = serializers.UUIDField(source="member_id", allow_null=True)
+    name = serializers.CharField(source="display_name")
+    organisation = serializers.CharField(source="display_organisation")
+    country = serializers.CharField()
+    role = serializers.CharField()
+
+
+class ActionItemOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    text = serializers.CharField()
+    owner = serializers.UUIDField(source="owner_id", allow_null=True)
+    owner_name = serializers.CharField(source="display_owner")
+    due_on = serializers.DateField()
+    done_on = serializers.DateField(allow_null=True)
+
+
+class MeetingOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    origin = serializers.CharField()
+    title = serializers.CharField()
+    host_country = serializers.CharField()
+    place = serializers.CharField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class MeetingDetailOutSerializer(MeetingOutSerializer):
+    agenda = serializers.CharField()
+    second_language = serializers.CharField()
+    minutes_en = serializers.CharField(allow_null=True)
+    minutes_second = serializers.CharField(allow_null=True)
+    case_references = serializers.ListField(child=serializers.CharField())
+    participants = ParticipantOutSerializer(many=True, source="participants.all")
+    decisions = serializers.SerializerMethodField()
+    action_items = ActionItemOutSerializer(many=True, source="action_items.all")
+
+    def get_decisions(self, obj) -> list[str]:
+        return [d.text for d in obj.decisions.all()]
+
+
+def _meeting_detail(request, meeting) -> dict:
+    meeting = selectors.access_meeting(request.user, meeting.pk, request=request)
+    audit_view(actor=request.user, objects=[meeting], fields=meeting.PII_FIELDS, request=request)
+    return MeetingDetailOutSerializer(meeting).data
+
+
+@extend_schema(
+    operation_id="enforcement_meetings",
+    request=MeetingInSerializer,
+    responses={200: MeetingOutSerializer(many=True), 201: MeetingDetailOutSerializer, **ERRORS},
+)
+@api_view(["GET", "POST"])
+def meetings(request):
+    if request.method == "POST":
+        permissions.require(request.user, RESOURCE, CREATE, request=request)
+        body = MeetingInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        data["le_cases"] = tuple(data["le_cases"])
+        data["case_references"] = tuple(data["case_references"])
+        try:
+            meeting = services.meeting_schedule(
+                user=request.user, data=services.MeetingInput(**data), request=request
+            )
+        except DjangoValidationError as exc:
+            raise _validation(exc) from None
+        return Response(_meeting_detail(request, meeting), status=201)
+    permissions.require(request.user, RESOURCE, VIEW, request=request)
+    return _paginate(request, selectors.meeting_list(user=request.user), MeetingOutSerializer)
+
+
+meetings.ctip_permission = (RESOURCE, VIEW)
+
+
+@extend_schema(
+    operation_id="enforcement_meeting", responses={200: MeetingDetailOutSerializer, **ERRORS}
+)
+@api_view(["GET"])
+def meeting_detail(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, request=request)
+    return Response(_meeting_detail(request, meeting))
+
+
+meeting_detail.ctip_permission = (RESOURCE, VIEW)
+
+
+class ParticipantInSerializer(serializers.Serializer):
+    member = serializers.UUIDField(required=False, allow_null=True, default=None)
+    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    organisation = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
+    country = serializers.ChoiceField(choices=Country.choices, default=lambda: settings.CTIP_NODE)
+    role = serializers.ChoiceField(choices=ParticipantRole.choices, default="member")
+
+
+class MinutesInSerializer(serializers.Serializer):
+    minutes_en = serializers.CharField(max_length=50000, allow_blank=True)
+    minutes_second = serializers.CharField(max_length=50000, allow_blank=True)
+    decisions = serializers.ListField(
+        child=serializers.CharField(max_length=5000), required=False, default=list, max_length=100
+    )
+
+
+class ActionItemInSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=5000)
+    due_on = serializers.DateField()
+    owner = serializers.UUIDField(required=False, allow_null=True, default=None)
+    owner_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+def _meeting_action(request, pk, serializer, run):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    body = serializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        run(meeting, dict(body.validated_data))
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(_meeting_detail(request, meeting))
+
+
+@extend_schema(
+    operation_id="enforcement_meeting_participant_add",
+    request=ParticipantInSerializer,
+    responses={200: MeetingDetailOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def meeting_participants(request, pk):
+    def run(meeting, data):
+        services.participant_add(
+            user=request.user,
+            meeting=meeting,
+            data=services.ParticipantInput(**data),
+            request=request,
+        )
+
+    return _meeting_action(request, pk, ParticipantInSerializer, run)
+
+
+meeting_participants.ctip_permission = (RESOURCE, CHANGE)
+
+
+@extend_schema(
+    operation_id="enforcement_meeting_minutes",
+    request=MinutesInSerializer,
+    responses={200: MeetingDetailOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def meeting_minutes(request, pk):
+    def run(meeting, data):
+        services.meeting_record_minutes(
+            user=request.user,
+            meeting=meeting,
+            minutes_en=data["minutes_en"],
+            minutes_second=data["minutes_second"],
+            decisions=tuple(data["decisions"]),
+            request=request,
+        )
+
+    return _meeting_action(request, pk, MinutesInSerializer, run)
+
+
+meeting_minutes.ctip_permission = (RESOURCE, CHANGE)
+
+
+@extend_schema(
+    operation_id="enforcement_meeting_action_item_add",
+    request=ActionItemInSerializer,
+    responses={200: MeetingDetailOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def meeting_action_items(request, pk):
+    def run(meeting, data):
+        services.action_item_add(
+            user=request.user,
+            meeting=meeting,
+            data=services.ActionItemInput(**data),
+            request=request,
+        )
+
+    return _meeting_action(request, pk, ActionItemInSerializer, run)
+
+
+meeting_action_items.ctip_permission = (RESOURCE, CHANGE)
+
+
+# --- Indicators ---------------------------------------------------------------------------
+
+
+class IndicatorInSerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, allow_null=True, default=None)
+    end = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class IndicatorOutSerializer(serializers.Serializer):
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    requests_sent = serializers.IntegerField()
+    requests_answered = serializers.IntegerField()
+    median_days_to_answer = serializers.FloatField(allow_null=True)
+    requests_received = serializers.IntegerField()
+    requests_received_answered = serializers.IntegerField()
+    median_days_we_answer = serializers.FloatField(allow_null=True)
+    overdue_requests = serializers.IntegerField()
+    meetings_held = serializers.IntegerField()
+    cases_addressed = serializers.IntegerField()
+    focal_officers_active = serializers.IntegerField()
+
+
+@extend_schema(
+    operation_id="enforcement_indicators",
+    parameters=[IndicatorInSerializer],
+    responses={200: IndicatorOutSerializer, **ERRORS},
+)
+@api_view(["GET"])
+def indicator_values(request):
+    permissions.require(request.user, INDICATORS, VIEW, request=request)
+    query = IndicatorInSerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    summary = indicators.summary(**query.validated_data)
+    return Response(IndicatorOutSerializer(summary).data)
+
+
+indicator_values.ctip_permission = (INDICATORS, VIEW)
