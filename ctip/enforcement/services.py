@@ -237,6 +237,7 @@ def sop_finalise(
         raise ValidationError(_("The other country's SOP versions are finalised there."))
     if sop.status != SopStatus.EXCHANGED:
         raise ValidationError(_("Only a version exchanged with the other country is finalised."))
+    meeting = Meeting.objects.get(pk=meeting.pk)
     countries = set(meeting.participants.values_list("country", flat=True))
     if meeting.status != MeetingStatus.HELD or countries != {"KH", "CN"}:
         raise ValidationError(

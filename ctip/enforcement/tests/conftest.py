@@ -117,3 +117,42 @@ def cn_peer(db):
         source=AnchorSource.FILE,
     )
     return peer
+
+
+@pytest.fixture
+def caseworker_p(police_agency):
+    """A social worker of the police agency (the victim case below is owned by that agency,
+    so its police focal officers may open it while it is not sealed)."""
+    return personas.make_user("caseworker_p", police_agency, "caseworker").user
+
+
+@pytest.fixture
+def supervisor_p(police_agency):
+    return personas.make_user("supervisor_p", police_agency, "supervisor").user
+
+
+@pytest.fixture
+def shelter_p(police_agency):
+    return personas.make_user("shelter_p", police_agency, "shelter_staff").user
+
+
+@pytest.fixture
+def victim_case(caseworker_p):
+    from ctip.cases.services import (
+        PersonInput,
+        case_open,
+        person_create,
+        screening_start,
+        screening_submit,
+    )
+    from ctip.cases.tests.conftest import VICTIM_ANSWERS
+
+    person = person_create(
+        user=caseworker_p, data=PersonInput(name_latin="Victim Test", sex="female")
+    )
+    screening = screening_submit(
+        user=caseworker_p,
+        screening=screening_start(user=caseworker_p, person=person),
+        raw=dict(VICTIM_ANSWERS),
+    )
+    return case_open(user=caseworker_p, person=person, screening=screening, track="cross_border")
