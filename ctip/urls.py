@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from ctip.accounts.permissions import public
 from ctip.core import views as core_views
+from ctip.prevention.urls import verify_urlpatterns
 
 urlpatterns = [
     path("", include("ctip.core.urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("matching/", include("ctip.matching.urls")),
     path("api/v1/", include(("ctip.api_urls", "api"))),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="schema"),
+    *verify_urlpatterns,  # /verify/: the public check of a certificate's code (prevention)
 ]
 
 handler404 = "ctip.core.api.not_found"
