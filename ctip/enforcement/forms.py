@@ -30,6 +30,15 @@ class DateInput(forms.DateInput):
 
 
 class _MemberChoice(forms.ModelChoiceField):
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            # A malformed id reads like an unknown one (and never echoes what was typed).
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
     def label_from_instance(self, obj) -> str:
         return f"{obj.focal_person.name} · {obj.focal_person.agency.name} ({obj.country})"
 
