@@ -267,13 +267,72 @@ def _meeting_detail(meeting) -> dict:
 
 
 @extend_schema(
+    methods=["GET"],
     operation_id="finance_meetings_retrieve",
     responses={200: FinanceMeetingDetailOutSerializer, **ERRORS},
 )
-@api_view(["GET"])
+@extend_schema(
+    methods=["PUT"],
+    operation_id="finance_meetings_update",
+    description="Change the meeting's particulars (all of them). Refused (400) if a recorded "
+    "cost no longer fits, or the meeting is cancelled. Only the recording agency's editors.",
+    request=FinanceMeetingInSerializer,
+    responses={200: FinanceMeetingDetailOutSerializer, **ERRORS},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="finance_meetings_destroy",
+    description="Delete a meeting recorded by mistake: refused (400) once costs, exceptions or "
+    "donor commitments are recorded (cancel it instead).",
+    responses={204: None, **ERRORS},
+)
+@api_view(["GET", "PUT", "DELETE"])
 def meeting_detail(request, pk):
-    meeting = selectors.access_meeting(request.user, pk, request=request)
-    return Response(_meeting_detail(meeting))
+    if request.method == "GET":
+        meeting = selectors.access_meeting(request.user, pk, request=request)
+        return Response(_meeting_detail(meeting))
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    if request.method == "DELETE":
+        _call(services.meeting_delete, user=request.user, meeting=meeting, request=request)
+        return Response(status=204)
+    s = FinanceMeetingInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    _call(
+        services.meeting_update,
+        user=request.user,
+        meeting=meeting,
+        data=services.MeetingInput(**s.validated_data),
+        request=request,
+    )
+    return Response(_meeting_detail(selectors.access_meeting(request.user, pk, request=request)))
+
+
+class FinanceCancelInSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, allow_blank=True)
+
+
+@extend_schema(
+    operation_id="finance_meetings_cancel",
+    description="The meeting did not take place: kept with its costs, no longer changeable.",
+    request=FinanceCancelInSerializer,
+    responses={200: FinanceMeetingDetailOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def meeting_cancel(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    s = FinanceCancelInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    _call(
+        services.meeting_cancel,
+        user=request.user,
+        meeting=meeting,
+        reason=s.validated_data["reason"],
+        request=request,
+    )
+    return Response(_meeting_detail(selectors.access_meeting(request.user, pk, request=request)))
+
+
+meeting_cancel.ctip_permission = (R, CHANGE)
 
 
 meeting_detail.ctip_permission = (R, VIEW)
@@ -330,6 +389,75 @@ def _delegation_with_members(request, meeting, data):
 delegations.ctip_permission = (R, CHANGE)
 
 
+@extend_schema(
+    operation_id="finance_delegations_destroy",
+    description="Remove a delegation and its members: refused (400) while a cost or an "
+    "exception of the meeting concerns that Party.",
+    responses={204: None, **ERRORS},
+)
+@api_view(["DELETE"])
+def delegation_detail(request, pk):
+    delegation = selectors.access_delegation(request.user, pk, request=request)
+    _call(services.delegation_delete, user=request.user, delegation=delegation, request=request)
+    return Response(status=204)
+
+
+delegation_detail.ctip_permission = (R, CHANGE)
+
+
+@extend_schema(
+    operation_id="finance_members_create",
+    request=FinanceMemberInSerializer,
+    responses={201: FinanceMemberOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def members(request, pk):
+    delegation = selectors.access_delegation(request.user, pk, request=request)
+    s = FinanceMemberInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    member = _call(
+        services.member_add,
+        user=request.user,
+        delegation=delegation,
+        data=services.MemberInput(**s.validated_data),
+        request=request,
+    )
+    return Response(FinanceMemberOutSerializer(member).data, status=201)
+
+
+members.ctip_permission = (R, CHANGE)
+
+
+@extend_schema(
+    methods=["PUT"],
+    operation_id="finance_members_update",
+    request=FinanceMemberInSerializer,
+    responses={200: FinanceMemberOutSerializer, **ERRORS},
+)
+@extend_schema(
+    methods=["DELETE"], operation_id="finance_members_destroy", responses={204: None, **ERRORS}
+)
+@api_view(["PUT", "DELETE"])
+def member_detail(request, pk):
+    member = selectors.access_member(request.user, pk, request=request)
+    if request.method == "DELETE":
+        _call(services.member_delete, user=request.user, member=member, request=request)
+        return Response(status=204)
+    s = FinanceMemberInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    member = _call(
+        services.member_update,
+        user=request.user,
+        member=member,
+        data=services.MemberInput(**s.validated_data),
+        request=request,
+    )
+    return Response(FinanceMemberOutSerializer(member).data)
+
+
+member_detail.ctip_permission = (R, CHANGE)
+
+
 class FinanceCostItemInSerializer(FinanceRateInSerializer):
     category = serializers.CharField(max_length=30)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -350,29 +478,73 @@ def cost_items(request, pk):
     meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
     s = FinanceCostItemInSerializer(data=request.data)
     s.is_valid(raise_exception=True)
-    d = s.validated_data
     item = _call(
         services.cost_item_add,
         user=request.user,
         meeting=meeting,
-        data=services.CostItemInput(
-            category=d["category"],
-            amount=d["amount"],
-            currency=d["currency"].upper(),
-            incurred_by=d["incurred_by"],
-            for_party=d.get("for_party", ""),
-            description=d.get("description", ""),
-            incurred_on=d.get("incurred_on"),
-            rate=s.rate_input(),
-        ),
+        data=_cost_input(s),
         request=request,
     )
-    meeting = selectors.access_meeting(request.user, pk, request=request)
-    result = {r.line.id: r for r in selectors.meeting_allocation(meeting).items}[str(item.pk)]
-    return Response(_item_data(item, result), status=201)
+    return Response(_allocated_item(request, item), status=201)
 
 
 cost_items.ctip_permission = (R, CHANGE)
+
+
+def _cost_input(s: FinanceCostItemInSerializer) -> services.CostItemInput:
+    d = s.validated_data
+    return services.CostItemInput(
+        category=d["category"],
+        amount=d["amount"],
+        currency=d["currency"].upper(),
+        incurred_by=d["incurred_by"],
+        for_party=d.get("for_party", ""),
+        description=d.get("description", ""),
+        incurred_on=d.get("incurred_on"),
+        rate=s.rate_input(),
+    )
+
+
+def _allocated_item(request, item) -> dict:
+    meeting = selectors.access_meeting(request.user, item.meeting_id, request=request)
+    result = {r.line.id: r for r in selectors.meeting_allocation(meeting).items}[str(item.pk)]
+    return _item_data(item, result)
+
+
+@extend_schema(
+    methods=["PUT"],
+    operation_id="finance_cost_items_update",
+    description="Correct a cost item (all its fields), checked as a new one; what donors "
+    "covered must still fit in it.",
+    request=FinanceCostItemInSerializer,
+    responses={200: FinanceCostItemOutSerializer, **ERRORS},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="finance_cost_items_destroy",
+    description="Delete a cost recorded by mistake: refused (400) if a donor covered it or a "
+    "written exception names it.",
+    responses={204: None, **ERRORS},
+)
+@api_view(["PUT", "DELETE"])
+def cost_item_detail(request, pk):
+    item = selectors.access_cost_item(request.user, pk, request=request)
+    if request.method == "DELETE":
+        _call(services.cost_item_delete, user=request.user, item=item, request=request)
+        return Response(status=204)
+    s = FinanceCostItemInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    item = _call(
+        services.cost_item_update,
+        user=request.user,
+        item=item,
+        data=_cost_input(s),
+        request=request,
+    )
+    return Response(_allocated_item(request, item))
+
+
+cost_item_detail.ctip_permission = (R, CHANGE)
 
 
 class FinanceExceptionInSerializer(serializers.Serializer):

@@ -7,7 +7,12 @@ from ctip.finance import api
 urlpatterns = [
     path("finance/meetings", api.meetings, name="finance_meetings"),
     path("finance/meetings/<uuid:pk>", api.meeting_detail, name="finance_meeting_detail"),
+    path("finance/meetings/<uuid:pk>/cancel", api.meeting_cancel, name="finance_meeting_cancel"),
     path("finance/meetings/<uuid:pk>/delegations", api.delegations, name="finance_delegations"),
+    path("finance/delegations/<uuid:pk>", api.delegation_detail, name="finance_delegation_detail"),
+    path("finance/delegations/<uuid:pk>/members", api.members, name="finance_members"),
+    path("finance/members/<uuid:pk>", api.member_detail, name="finance_member_detail"),
+    path("finance/cost-items/<uuid:pk>", api.cost_item_detail, name="finance_cost_item_detail"),
     path("finance/meetings/<uuid:pk>/cost-items", api.cost_items, name="finance_cost_items"),
     path("finance/meetings/<uuid:pk>/exceptions", api.exceptions, name="finance_exceptions"),
     path("finance/meetings/<uuid:pk>/coverage", api.coverage, name="finance_coverage"),

@@ -279,3 +279,43 @@ class EntryForm(RateFields):
             (str(c.pk), f"{c.case_reference} · {c.amount} {c.currency} · {c.entry_date}")
             for c in commitments
         ]
+
+
+class ConfirmForm(forms.Form):
+    """A deletion is asked for twice: the button posts this box ticked."""
+
+    confirm = forms.BooleanField(label=_("Yes, delete it"), required=True)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=300)
+
+
+def member_initial(member) -> dict:
+    return {
+        "name": member.name,
+        "user": member.user_id,
+        "position": member.position,
+        "organisation": member.organisation,
+        "role": member.role,
+        "contact": member.contact or "",
+    }
+
+
+def cost_initial(item) -> dict:
+    return {
+        "category": item.category,
+        "description": item.description,
+        "amount": f"{item.money().amount:f}",
+        "currency": item.currency,
+        "incurred_by": item.incurred_by,
+        "for_party": item.for_party,
+        "incurred_on": item.incurred_on,
+        "rate_base": item.rate_base,
+        "rate": f"{item.rate.normalize():f}" if item.rate is not None else "",
+        "rate_date": item.rate_date,
+    }
+
+
+def meeting_initial(meeting) -> dict:
+    return {f: getattr(meeting, f) for f in MeetingForm.base_fields}

@@ -72,6 +72,11 @@ class MemberRole(models.TextChoices):
     SECRETARIAT = "secretariat", _("Secretariat")
 
 
+class MeetingSource(models.TextChoices):
+    TRAINING = "training", _("Training (capacity building)")
+    ENFORCEMENT = "enforcement", _("Law-enforcement meeting")
+
+
 class DonorKind(models.TextChoices):
     INTERNATIONAL = "international", _("International organisation")
     GOVERNMENT = "government", _("Government or development agency")
@@ -107,6 +112,17 @@ class NodeWide:
         from ctip.accounts import permissions
 
         return permissions.can(user, "finance", permissions.VIEW)
+
+
+def recorded_by_agency_of(user, recorder) -> bool:
+    """``user`` may change finance records and belongs to the agency of ``recorder`` (the
+    user who recorded the record)."""
+    from ctip.accounts import permissions
+
+    if not permissions.can(user, "finance", permissions.CHANGE):
+        return False
+    agency = getattr(user, "agency_id", None)
+    return bool(agency) and recorder is not None and recorder.agency_id == agency
 
 
 def _localised(obj, base: str) -> str:
@@ -198,6 +214,15 @@ class Meeting(NodeWide, models.Model):
     ruleset = models.CharField(
         _("version of the Financial Notes"), max_length=40, default=core.CURRENT_RULESET
     )
+    source_type = models.CharField(
+        _("taken from"), max_length=20, choices=MeetingSource.choices, blank=True
+    )
+    source_id = models.CharField(_("source record"), max_length=64, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -216,6 +241,22 @@ class Meeting(NodeWide, models.Model):
                 condition=_in("reporting_currency", Currency), name="finance_reporting_currency"
             ),
             models.CheckConstraint(condition=_in("kind", MeetingKind), name="finance_kind"),
+            models.CheckConstraint(
+                condition=models.Q(source_type="", source_id="")
+                | (~models.Q(source_type="") & ~models.Q(source_id="")),
+                name="finance_meeting_source_complete",
+            ),
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"],
+                condition=~models.Q(source_type=""),
+                name="finance_meeting_one_per_source",
+                violation_error_message=_("A finance meeting was already taken from it."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cancelled_at__isnull=True, cancel_reason="")
+                | (models.Q(cancelled_at__isnull=False) & ~models.Q(cancel_reason="")),
+                name="finance_meeting_cancel_with_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -233,6 +274,17 @@ class Meeting(NodeWide, models.Model):
     @property
     def title_local(self) -> str:
         return _localised(self, "title")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    def changeable_by(self, user) -> bool:
+        """The object rule for changes: finance editors of the agency that recorded the
+        meeting (the NCCT secretariat's office). Viewing stays node-wide
+        (``ctip_visible_to``). A cancelled meeting is refused by the services, with a
+        message."""
+        return recorded_by_agency_of(user, self.created_by)
 
     @property
     def year(self) -> int:
@@ -592,6 +644,10 @@ class BudgetAllocation(NodeWide, models.Model):
     def __str__(self) -> str:
         return f"reintegration budget {self.country} {self.year}"
 
+    def changeable_by(self, user) -> bool:
+        """Finance editors of the agency that recorded the allocation (so of its country)."""
+        return recorded_by_agency_of(user, self.created_by) and user.country == self.country
+
     def money(self) -> core.Money:
         currency = core.Currency(self.currency)
         return core.Money(self.amount.quantize(core.quantum(currency)), currency)
@@ -615,6 +671,10 @@ class BudgetEntry(RatedAmount):
     )
     support = models.CharField(_("support"), max_length=20, choices=SupportType.choices)
     referral_reference = models.CharField(_("referral reference"), max_length=40, blank=True)
+    # The case's referral (a commitment's source) or service received (a spending's source)
+    # in the cases app, by id: that app's models are read, never linked by a foreign key.
+    referral_id = models.UUIDField(_("referral"), null=True, blank=True, db_index=True)
+    service_id = models.UUIDField(_("service received"), null=True, blank=True, db_index=True)
     against = models.ForeignKey(
         "self",
         null=True,
@@ -642,6 +702,10 @@ class BudgetEntry(RatedAmount):
             models.CheckConstraint(
                 condition=models.Q(against__isnull=True) | models.Q(kind="spending"),
                 name="finance_entry_against_only_spending",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(service_id__isnull=True) | models.Q(kind="spending"),
+                name="finance_entry_service_only_spending",
             ),
         ]
 

@@ -21,6 +21,7 @@ from ctip.finance.models import (
     BudgetEntry,
     CostItem,
     Delegation,
+    DelegationMember,
     Donor,
     DonorCommitment,
     DonorCoverage,
@@ -30,13 +31,24 @@ from ctip.finance.models import (
 RESOURCE = "finance"
 
 
-def _access(user, queryset: QuerySet, pk, action: str, request=None):
+def _access(user, queryset: QuerySet, pk, action: str, request=None, owner=None):
+    """The record, if the user may ``action`` it. For a change (or delete), ``owner(obj)``
+    names the record whose object rule decides (``changeable_by``): the meeting for its
+    delegations, members and costs, the allocation for its entries."""
     if permissions.can(user, RESOURCE, action):
         try:
-            return queryset.get(pk=pk)
+            obj = queryset.get(pk=pk)
         except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError):
             pass  # a malformed id is answered like a missing one
+        else:
+            if action == permissions.VIEW or owner is None or owner(obj).changeable_by(user):
+                return obj
     raise permissions.deny(user, RESOURCE, action, object_id=pk, request=request)
+
+
+def may_change(user, obj) -> bool:
+    """Whether the pages should offer changes of this meeting or allocation."""
+    return obj.changeable_by(user)
 
 
 def _viewable(user, queryset: QuerySet) -> QuerySet:
@@ -47,7 +59,7 @@ def _viewable(user, queryset: QuerySet) -> QuerySet:
 
 
 def meeting_queryset() -> QuerySet[Meeting]:
-    return Meeting.objects.prefetch_related(
+    return Meeting.objects.select_related("created_by").prefetch_related(
         Prefetch("delegations", queryset=Delegation.objects.order_by("country")),
         "delegations__members__user",
         "programme",
@@ -77,15 +89,22 @@ def meeting_years(*, user) -> list[int]:
 
 
 def access_meeting(user, pk, *, action: str = permissions.VIEW, request=None) -> Meeting:
-    return _access(user, meeting_queryset(), pk, action, request)
+    return _access(user, meeting_queryset(), pk, action, request, owner=lambda m: m)
 
 
 def access_delegation(user, pk, *, action: str = permissions.CHANGE, request=None) -> Delegation:
-    return _access(user, Delegation.objects.select_related("meeting"), pk, action, request)
+    qs = Delegation.objects.select_related("meeting__created_by")
+    return _access(user, qs, pk, action, request, owner=lambda d: d.meeting)
+
+
+def access_member(user, pk, *, action: str = permissions.CHANGE, request=None) -> DelegationMember:
+    qs = DelegationMember.objects.select_related("delegation__meeting__created_by", "user")
+    return _access(user, qs, pk, action, request, owner=lambda m: m.delegation.meeting)
 
 
 def access_cost_item(user, pk, *, action: str = permissions.CHANGE, request=None) -> CostItem:
-    return _access(user, CostItem.objects.select_related("meeting"), pk, action, request)
+    qs = CostItem.objects.select_related("meeting__created_by").prefetch_related("coverages")
+    return _access(user, qs, pk, action, request, owner=lambda i: i.meeting)
 
 
 def meeting_allocation(meeting: Meeting) -> core.MeetingAllocation:
@@ -183,8 +202,8 @@ def access_budget(user, pk, *, action: str = permissions.VIEW, request=None) -> 
                 "-entry_date", "-created_at"
             ),
         )
-    )
-    return _access(user, qs, pk, action, request)
+    ).select_related("created_by")
+    return _access(user, qs, pk, action, request, owner=lambda a: a)
 
 
 def budget_status(allocation: BudgetAllocation) -> core.BudgetStatus:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ctip.accounts import permissions
@@ -124,6 +125,52 @@ def _save(obj, *, user, details: dict, request=None, action=Action.CREATE, field
     return obj
 
 
+def _require_changeable(user, record, request=None, *, open_meeting: bool = True) -> None:
+    """The object rule for changes (the recording agency), and no change to a cancelled
+    meeting. Forbidden is answered as missing, and logged."""
+    if not record.changeable_by(user):
+        raise permissions.deny(user, RESOURCE, permissions.CHANGE, record.pk, request=request)
+    if open_meeting and isinstance(record, Meeting) and record.is_cancelled:
+        raise ValidationError(_("This meeting is cancelled: it can no longer be changed."))
+
+
+def _changed(obj, before: dict) -> list[str]:
+    return [f for f, value in before.items() if getattr(obj, f) != value]
+
+
+def _snapshot(obj, fields) -> dict:
+    return {f: getattr(obj, f) for f in fields}
+
+
+def _check_meeting_lines(errors: Errors, meeting: Meeting, facts, config, field: str) -> None:
+    """Every recorded cost and exception still fits the meeting as it would become."""
+    for item in meeting.cost_items.all():
+        line = core.CostLine(
+            id=str(item.pk),
+            category=core.Category(item.category),
+            amount=item.money(),
+            incurred_by=item.incurred_by,
+            for_party=item.for_party or None,
+            rate=item.exchange_rate(),
+        )
+        for problem in core.check_line(facts, line, config):
+            code = problem.code
+            if code in ("missing_rate", "rate_wrong_currency"):
+                errors.add_message(
+                    "reporting_currency" if field == "host_country" else field,
+                    _("A recorded cost has no rate to this reporting currency: %(error)s")
+                    % {"error": MESSAGES[code]},
+                    code,
+                )
+            else:
+                errors.add(field, code)
+            return
+    for exception in meeting.exceptions.all():
+        for problem in core.check_exception(facts, exception.to_core(), config):
+            errors.add(field, problem.code)
+            return
+
+
 # --- Meetings -----------------------------------------------------------------------------
 
 
@@ -171,9 +218,130 @@ def meeting_create(*, user, data: MeetingInput, request=None) -> Meeting:
     )
 
 
+MEETING_FIELDS = (
+    "title",
+    "title_km",
+    "title_zh_hans",
+    "kind",
+    "plan_activity",
+    "host_country",
+    "place",
+    "starts_on",
+    "ends_on",
+    "reporting_currency",
+)
+
+
+@transaction.atomic
+def meeting_update(*, user, meeting: Meeting, data: MeetingInput, request=None) -> Meeting:
+    """Change a meeting's particulars. The costs, exceptions and programme already recorded
+    must still fit: a new host or reporting currency is checked against every cost item
+    (its rate, its Parties) as the allocation engine will read it."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    _require_changeable(user, meeting, request)
+    errors = Errors()
+    currency = errors.attempt(
+        core.parse_currency, data.reporting_currency, field="reporting_currency"
+    )
+    _party(errors, "host_country", data.host_country)
+    errors.raise_if_any()
+    before = _snapshot(meeting, MEETING_FIELDS)
+    for field, value in {
+        **vars(data),
+        "reporting_currency": currency.value,
+        "plan_activity": data.plan_activity.strip().upper(),
+    }.items():
+        setattr(meeting, field, value)
+    facts = core.MeetingFacts(
+        host=meeting.host_country,
+        parties=frozenset({meeting.host_country, *(d.country for d in meeting.delegations.all())}),
+    )
+    _check_meeting_lines(errors, meeting, facts, meeting.config(), "host_country")
+    if meeting.starts_on and meeting.ends_on:
+        outside = meeting.programme.exclude(day__gte=meeting.starts_on, day__lte=meeting.ends_on)
+        if outside.exists():
+            errors.add_message(
+                "starts_on", _("A programme session falls outside these dates."), "programme"
+            )
+    errors.raise_if_any()
+    changed = _changed(meeting, before)
+    if not changed:
+        return meeting
+    return _save(
+        meeting,
+        user=user,
+        request=request,
+        action=Action.UPDATE,
+        fields=changed,
+        details={
+            "changed": changed,
+            "host": meeting.host_country,
+            "reporting_currency": meeting.reporting_currency,
+        },
+    )
+
+
+@transaction.atomic
+def meeting_cancel(*, user, meeting: Meeting, reason: str, request=None) -> Meeting:
+    """A meeting that did not (or will not) take place. It keeps what was recorded, costs
+    included (a ticket may have been paid), and can no longer be changed."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    _require_changeable(user, meeting, request)
+    if not reason.strip():
+        raise ValidationError({"reason": MESSAGES["reason_required"]})
+    meeting.cancelled_at = timezone.now()
+    meeting.cancelled_by = user
+    meeting.cancel_reason = reason.strip()
+    return _save(
+        meeting,
+        user=user,
+        request=request,
+        action=Action.UPDATE,
+        fields=["cancelled_at", "cancel_reason"],
+        details={"cancelled": True, "cost_items": meeting.cost_items.count()},
+    )
+
+
+@transaction.atomic
+def meeting_delete(*, user, meeting: Meeting, request=None) -> None:
+    """Delete a meeting recorded by mistake. Only while no money is recorded against it
+    (costs, written exceptions, donor commitments): otherwise it is cancelled, so that the
+    statements keep their history."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    _require_changeable(user, meeting, request, open_meeting=False)
+    if meeting.cost_items.exists() or meeting.exceptions.exists() or meeting.commitments.exists():
+        raise ValidationError(
+            _(
+                "Costs, exceptions or donor commitments are recorded for this meeting: cancel it "
+                "instead, so that its statements keep their history."
+            )
+        )
+    for delegation in meeting.delegations.all():
+        for member in delegation.members.all():
+            _delete(member, user=user, request=request, details={"meeting": str(meeting.pk)})
+        _delete(delegation, user=user, request=request, details={"meeting": str(meeting.pk)})
+    details = {
+        "kind": meeting.kind,
+        "host": meeting.host_country,
+        "starts_on": meeting.starts_on.isoformat(),
+        "programme": meeting.programme.count(),
+    }
+    _delete(meeting, user=user, request=request, details=details)
+
+
+def _delete(obj, *, user, details: dict, request=None) -> None:
+    audit_record(actor=user, action=Action.DELETE, obj=obj, details=details, request=request)
+    obj.delete()
+
+
 @transaction.atomic
 def delegation_add(*, user, meeting: Meeting, country: str, request=None) -> Delegation:
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    _require_changeable(user, meeting, request)
     errors = Errors()
     _party(errors, "country", country)
     errors.raise_if_any()
@@ -203,6 +371,7 @@ def member_add(
     *, user, delegation: Delegation, data: MemberInput, request=None
 ) -> DelegationMember:
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    _require_changeable(user, _locked_meeting(delegation.meeting_id), request)
     if not data.name.strip() and data.user_id is None:
         raise ValidationError({"name": _("Give the official's name, or choose a user.")})
     member = DelegationMember(
@@ -224,11 +393,96 @@ def member_add(
     )
 
 
+def _locked_meeting(pk) -> Meeting:
+    return Meeting.objects.select_for_update().select_related("created_by").get(pk=pk)
+
+
+MEMBER_FIELDS = ("name", "user_id", "position", "organisation", "role", "contact")
+
+
+@transaction.atomic
+def member_update(
+    *, user, member: DelegationMember, data: MemberInput, request=None
+) -> DelegationMember:
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = _locked_meeting(member.delegation.meeting_id)
+    _require_changeable(user, meeting, request)
+    if not data.name.strip() and data.user_id is None:
+        raise ValidationError({"name": _("Give the official's name, or choose a user.")})
+    member = DelegationMember.objects.get(pk=member.pk)
+    before = _snapshot(member, MEMBER_FIELDS)
+    member.user_id = data.user_id
+    member.name = data.name.strip()
+    member.position = data.position.strip()
+    member.organisation = data.organisation.strip()
+    member.role = data.role
+    member.contact = data.contact.strip() or None
+    changed = _changed(member, before)
+    if not changed:
+        return member
+    return _save(
+        member,
+        user=user,
+        request=request,
+        action=Action.UPDATE,
+        fields=changed,
+        details={"delegation": str(member.delegation_id), "role": member.role},
+    )
+
+
+@transaction.atomic
+def member_delete(*, user, member: DelegationMember, request=None) -> None:
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = _locked_meeting(member.delegation.meeting_id)
+    _require_changeable(user, meeting, request)
+    _delete(
+        member,
+        user=user,
+        request=request,
+        details={"delegation": str(member.delegation_id), "role": member.role},
+    )
+
+
+@transaction.atomic
+def delegation_delete(*, user, delegation: Delegation, request=None) -> None:
+    """Remove a Party's delegation (and its members). Refused while a cost or an exception
+    of the meeting needs that Party to be there."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = _locked_meeting(delegation.meeting_id)
+    _require_changeable(user, meeting, request)
+    delegation = Delegation.objects.get(pk=delegation.pk)
+    remaining = {d.country for d in meeting.delegations.exclude(pk=delegation.pk)}
+    facts = core.MeetingFacts(
+        host=meeting.host_country, parties=frozenset({meeting.host_country, *remaining})
+    )
+    errors = Errors()
+    _check_meeting_lines(errors, meeting, facts, meeting.config(), "country")
+    if errors.fields:
+        raise ValidationError(
+            {
+                "country": _(
+                    "Costs or exceptions of this meeting concern this Party: change or delete "
+                    "them first."
+                )
+            }
+        )
+    for member in delegation.members.all():
+        _delete(member, user=user, request=request, details={"delegation": str(delegation.pk)})
+    _delete(
+        delegation,
+        user=user,
+        request=request,
+        details={"meeting": str(meeting.pk), "country": delegation.country},
+    )
+
+
 @transaction.atomic
 def programme_item_add(
     *, user, meeting: Meeting, day: dt.date, title: str, starts_at=None, request=None
 ) -> ProgrammeItem:
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = _locked_meeting(meeting.pk)
+    _require_changeable(user, meeting, request)
     item = ProgrammeItem(meeting=meeting, day=day, starts_at=starts_at, title=title.strip())
     return _save(item, user=user, request=request, details={"meeting": str(meeting.pk)})
 
@@ -252,7 +506,110 @@ class CostItemInput:
 def cost_item_add(*, user, meeting: Meeting, data: CostItemInput, request=None) -> CostItem:
     """Record one cost of a meeting, after checking it as the allocation engine will."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = _locked_meeting(meeting.pk)
+    _require_changeable(user, meeting, request)
+    amount, currency, rate = _cost_checked(meeting, data)
+    item = CostItem(meeting=meeting, created_by=user)
+    _cost_fill(item, data, amount, currency, rate)
+    return _save(item, user=user, request=request, details=_cost_details(item))
+
+
+COST_FIELDS = (
+    "category",
+    "description",
+    "amount",
+    "currency",
+    "incurred_by",
+    "for_party",
+    "incurred_on",
+    "rate",
+    "rate_base",
+    "rate_date",
+)
+
+
+def _cost_fill(item: CostItem, data: CostItemInput, amount, currency, rate) -> None:
+    item.category = data.category
+    item.description = data.description.strip()
+    item.amount = amount
+    item.currency = currency.value
+    item.incurred_by = data.incurred_by
+    item.for_party = data.for_party
+    item.incurred_on = data.incurred_on
+    _store_rate(item, rate)
+
+
+def _cost_details(item: CostItem) -> dict:
+    return {
+        "meeting": str(item.meeting_id),
+        "category": item.category,
+        "amount": str(item.amount),
+        "currency": item.currency,
+        "incurred_by": item.incurred_by,
+        "for_party": item.for_party,
+    }
+
+
+@transaction.atomic
+def cost_item_update(*, user, item: CostItem, data: CostItemInput, request=None) -> CostItem:
+    """Correct a cost item, checked as a new one would be. What donors covered must still
+    fit in it, in the same currency (coverage is recorded in the item's currency)."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = _locked_meeting(item.meeting_id)
+    _require_changeable(user, meeting, request)
+    item = CostItem.objects.select_for_update().get(pk=item.pk)
+    amount, currency, rate = _cost_checked(meeting, data)
+    covered = sum((c.amount for c in item.coverages.all()), Decimal(0))
+    errors = Errors()
+    if covered and currency.value != item.currency:
+        errors.add_message(
+            "currency",
+            _("Donors covered this item in %(currency)s: its currency cannot change.")
+            % {"currency": item.currency},
+            "covered_currency",
+        )
+    elif covered > amount:
+        errors.add_message(
+            "amount",
+            _("Donors already covered %(covered)s of this item: it cannot be less.")
+            % {"covered": f"{covered} {item.currency}"},
+            "below_coverage",
+        )
+    errors.raise_if_any()
+    before = _snapshot(item, COST_FIELDS)
+    previous = f"{item.amount} {item.currency}"
+    _cost_fill(item, data, amount, currency, rate)
+    changed = _changed(item, before)
+    if not changed:
+        return item
+    return _save(
+        item,
+        user=user,
+        request=request,
+        action=Action.UPDATE,
+        fields=changed,
+        details={**_cost_details(item), "changed": changed, "was": previous},
+    )
+
+
+@transaction.atomic
+def cost_item_delete(*, user, item: CostItem, request=None) -> None:
+    """Delete a cost recorded by mistake; the audit row keeps what it was. A cost a donor
+    covered, or that a written exception names, is corrected instead (the donor's account
+    and the exception refer to it)."""
+    permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    meeting = _locked_meeting(item.meeting_id)
+    _require_changeable(user, meeting, request)
+    item = CostItem.objects.select_for_update().get(pk=item.pk)
+    if item.coverages.exists() or item.exceptions.exists():
+        raise ValidationError(
+            _("A donor covered this cost, or a written exception names it: correct it instead.")
+        )
+    _delete(item, user=user, request=request, details=_cost_details(item))
+
+
+def _cost_checked(meeting: Meeting, data: CostItemInput):
+    """The amount, currency and rate of a cost item, or every field error at once."""
     errors = Errors()
     if data.category not in Category.values:
         errors.add("category", "unknown_category")
@@ -273,31 +630,7 @@ def cost_item_add(*, user, meeting: Meeting, data: CostItemInput, request=None) 
         for problem in core.check_line(meeting.facts(), line, meeting.config()):
             errors.add(problem.field, problem.code)
     errors.raise_if_any()
-    item = CostItem(
-        meeting=meeting,
-        category=data.category,
-        description=data.description.strip(),
-        amount=amount,
-        currency=currency.value,
-        incurred_by=data.incurred_by,
-        for_party=data.for_party,
-        incurred_on=data.incurred_on,
-        created_by=user,
-    )
-    _store_rate(item, rate)
-    return _save(
-        item,
-        user=user,
-        request=request,
-        details={
-            "meeting": str(meeting.pk),
-            "category": item.category,
-            "amount": str(item.amount),
-            "currency": item.currency,
-            "incurred_by": item.incurred_by,
-            "for_party": item.for_party,
-        },
-    )
+    return amount, currency, rate
 
 
 @dataclass(frozen=True)
@@ -338,7 +671,8 @@ def exception_record(
 ) -> WrittenException:
     """Record a departure from the rules agreed in writing, with its reason and who agreed."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = _locked_meeting(meeting.pk)
+    _require_changeable(user, meeting, request)
     errors = Errors()
     kh = _share(errors, "share_kh", data.share_kh)
     cn = _share(errors, "share_cn", data.share_cn)
@@ -484,6 +818,7 @@ def coverage_record(
     """A donor commitment pays (part of) one cost item. The item cannot be covered beyond its
     amount, nor the commitment beyond what was promised."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
+    _require_changeable(user, _locked_meeting(cost_item.meeting_id), request)
     item = CostItem.objects.select_for_update().select_related("meeting").get(pk=cost_item.pk)
     errors = Errors()
     commitment = (
@@ -554,6 +889,10 @@ def budget_allocation_create(*, user, data: AllocationInput, request=None) -> Bu
     permissions.require(user, RESOURCE, permissions.CREATE, request=request)
     errors = Errors()
     _party(errors, "country", data.country)
+    if data.country in Country.values and data.country != getattr(user, "country", None):
+        errors.add_message(
+            "country", _("Each country records its own national budget."), "other_country"
+        )
     currency = errors.attempt(core.parse_currency, data.currency)
     amount = errors.attempt(core.parse_amount, data.amount, currency) if currency else None
     threshold = data.alert_below if isinstance(data.alert_below, Decimal) else None
@@ -606,7 +945,12 @@ def budget_entry_add(
     """Record a commitment to, or a spending on, one case's reintegration support. The
     amount is converted into the budget's currency once, with the rate recorded."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
-    allocation = BudgetAllocation.objects.select_for_update().get(pk=allocation.pk)
+    allocation = (
+        BudgetAllocation.objects.select_for_update()
+        .select_related("created_by")
+        .get(pk=allocation.pk)
+    )
+    _require_changeable(user, allocation, request)
     errors = Errors()
     if data.kind not in EntryKind.values:
         errors.add_message("kind", _("Choose commitment or spending."))

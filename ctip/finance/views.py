@@ -91,7 +91,8 @@ def meeting_create(request):
 
 def _meeting_page(request, meeting, bound: dict | None = None, status: int = 200):
     user = request.user
-    can_change = _can(request, CHANGE)
+    may_change = _can(request, CHANGE) and selectors.may_change(user, meeting)
+    can_change = may_change and not meeting.is_cancelled
     try:
         allocation = selectors.meeting_allocation(meeting)
         allocation_error = None
@@ -101,7 +102,7 @@ def _meeting_page(request, meeting, bound: dict | None = None, status: int = 200
     commitments = list(selectors.commitments_for(meeting))
     bound = bound or {}
     members = [m for d in meeting.delegations.all() for m in d.members.all()]
-    if can_change:
+    if may_change:
         shown = [m for m in members if m.contact]
         audit_view(actor=user, objects=shown, fields=["contact"], request=request)
     results = {i.line.id: i for i in allocation.items} if allocation else {}
@@ -122,7 +123,8 @@ def _meeting_page(request, meeting, bound: dict | None = None, status: int = 200
         "allocation": allocation,
         "allocation_error": allocation_error,
         "can_change": can_change,
-        "show_contacts": can_change,
+        "may_change": may_change,
+        "show_contacts": may_change,
         "parties": sorted(meeting.party_codes(), key=["KH", "CN"].index),
         "rules": core.get_ruleset(meeting.ruleset),
         "delegation_form": bound.get("delegation") or forms.DelegationForm(),
@@ -202,14 +204,7 @@ def member_add(request, pk):
         services.member_add(
             user=request.user,
             delegation=delegation,
-            data=services.MemberInput(
-                name=cd["name"],
-                user_id=cd["user"].pk if cd["user"] else None,
-                position=cd["position"],
-                organisation=cd["organisation"],
-                role=cd["role"],
-                contact=cd["contact"],
-            ),
+            data=_member_input(cd),
             request=request,
         )
 
@@ -254,16 +249,7 @@ def cost_item_add(request, pk):
         services.cost_item_add(
             user=request.user,
             meeting=meeting,
-            data=services.CostItemInput(
-                category=cd["category"],
-                amount=cd["amount"],
-                currency=cd["currency"],
-                incurred_by=cd["incurred_by"],
-                for_party=cd["for_party"],
-                description=cd["description"],
-                incurred_on=cd["incurred_on"],
-                rate=_rate(cd),
-            ),
+            data=_cost_input(cd),
             request=request,
         )
 
@@ -320,6 +306,218 @@ def coverage_add(request, pk):
         )
 
     return _post(request, pk, "coverage", form, call, _("Donor coverage recorded."))
+
+
+# --- Changing and deleting ---------------------------------------------------------------
+
+
+def _edit_page(request, form, title: str, back: str, status: int = 200, intro: str = ""):
+    return render(
+        request,
+        "finance/edit_form.html",
+        {"form": form, "title": title, "back": back, "intro": intro},
+        status=status,
+    )
+
+
+def _refused(request, meeting_pk, error: ValidationError):
+    """A change the services refused (a deletion that would lose history …): the meeting's
+    page again, with the reason, answering 400."""
+    for text in error.messages:
+        messages.error(request, text)
+    meeting = selectors.access_meeting(request.user, meeting_pk, request=request)
+    return _meeting_page(request, meeting, status=400)
+
+
+def _back(meeting_pk, anchor: str = "") -> str:
+    return reverse("finance:meeting_detail", args=[meeting_pk]) + (f"#{anchor}" if anchor else "")
+
+
+@permission(R, CHANGE)
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    form = forms.MeetingForm(request.POST or None, initial=forms.meeting_initial(meeting))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_update(
+                user=request.user,
+                meeting=meeting,
+                data=services.MeetingInput(**form.cleaned_data),
+                request=request,
+            )
+        except ValidationError as error:
+            forms.apply_errors(form, error)
+        else:
+            messages.success(request, _("Meeting changed."))
+            return redirect("finance:meeting_detail", pk=meeting.pk)
+    return _edit_page(
+        request,
+        form,
+        _("Change the meeting"),
+        _back(meeting.pk),
+        status=400 if form.errors else 200,
+    )
+
+
+@permission(R, CHANGE)
+@require_POST
+def meeting_cancel(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    form = forms.CancelForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, meeting.pk, ValidationError(form.errors["reason"]))
+    try:
+        services.meeting_cancel(
+            user=request.user, meeting=meeting, reason=form.cleaned_data["reason"], request=request
+        )
+    except ValidationError as error:
+        return _refused(request, meeting.pk, error)
+    messages.success(request, _("Meeting cancelled."))
+    return redirect("finance:meeting_detail", pk=meeting.pk)
+
+
+def _confirmed(request) -> bool:
+    return forms.ConfirmForm(request.POST).is_valid()
+
+
+NOT_CONFIRMED = ValidationError(_("Tick the box to confirm the deletion."))
+
+
+@permission(R, CHANGE)
+@require_POST
+def meeting_delete(request, pk):
+    meeting = selectors.access_meeting(request.user, pk, action=CHANGE, request=request)
+    if not _confirmed(request):
+        return _refused(request, meeting.pk, NOT_CONFIRMED)
+    try:
+        services.meeting_delete(user=request.user, meeting=meeting, request=request)
+    except ValidationError as error:
+        return _refused(request, meeting.pk, error)
+    messages.success(request, _("Meeting deleted."))
+    return redirect("finance:index")
+
+
+@permission(R, CHANGE)
+@require_POST
+def delegation_delete(request, pk):
+    delegation = selectors.access_delegation(request.user, pk, request=request)
+    if not _confirmed(request):
+        return _refused(request, delegation.meeting_id, NOT_CONFIRMED)
+    try:
+        services.delegation_delete(user=request.user, delegation=delegation, request=request)
+    except ValidationError as error:
+        return _refused(request, delegation.meeting_id, error)
+    messages.success(request, _("Delegation removed."))
+    return redirect(_back(delegation.meeting_id, "delegation"))
+
+
+def _member_input(cd) -> services.MemberInput:
+    return services.MemberInput(
+        name=cd["name"],
+        user_id=cd["user"].pk if cd["user"] else None,
+        position=cd["position"],
+        organisation=cd["organisation"],
+        role=cd["role"],
+        contact=cd["contact"],
+    )
+
+
+@permission(R, CHANGE)
+@require_http_methods(["GET", "POST"])
+def member_edit(request, pk):
+    member = selectors.access_member(request.user, pk, request=request)
+    meeting_pk = member.delegation.meeting_id
+    if member.contact:  # the form shows the contact details to the editor
+        audit_view(actor=request.user, objects=[member], fields=["contact"], request=request)
+    form = forms.MemberForm(request.POST or None, initial=forms.member_initial(member))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(
+                user=request.user,
+                member=member,
+                data=_member_input(form.cleaned_data),
+                request=request,
+            )
+        except ValidationError as error:
+            forms.apply_errors(form, error)
+        else:
+            messages.success(request, _("Member changed."))
+            return redirect(_back(meeting_pk, f"delegation-{member.delegation.country}"))
+    return _edit_page(
+        request,
+        form,
+        _("Change a delegation member"),
+        _back(meeting_pk, "delegation"),
+        status=400 if form.errors else 200,
+    )
+
+
+@permission(R, CHANGE)
+@require_POST
+def member_delete(request, pk):
+    member = selectors.access_member(request.user, pk, request=request)
+    meeting_pk = member.delegation.meeting_id
+    if not _confirmed(request):
+        return _refused(request, meeting_pk, NOT_CONFIRMED)
+    try:
+        services.member_delete(user=request.user, member=member, request=request)
+    except ValidationError as error:
+        return _refused(request, meeting_pk, error)
+    messages.success(request, _("Member removed."))
+    return redirect(_back(meeting_pk, "delegation"))
+
+
+def _cost_input(cd) -> services.CostItemInput:
+    return services.CostItemInput(
+        category=cd["category"],
+        amount=cd["amount"],
+        currency=cd["currency"],
+        incurred_by=cd["incurred_by"],
+        for_party=cd["for_party"],
+        description=cd["description"],
+        incurred_on=cd["incurred_on"],
+        rate=_rate(cd),
+    )
+
+
+@permission(R, CHANGE)
+@require_http_methods(["GET", "POST"])
+def cost_item_edit(request, pk):
+    item = selectors.access_cost_item(request.user, pk, request=request)
+    form = forms.CostItemForm(request.POST or None, initial=forms.cost_initial(item))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cost_item_update(
+                user=request.user, item=item, data=_cost_input(form.cleaned_data), request=request
+            )
+        except ValidationError as error:
+            forms.apply_errors(form, error)
+        else:
+            messages.success(request, _("Cost item changed."))
+            return redirect(_back(item.meeting_id, "cost"))
+    return _edit_page(
+        request,
+        form,
+        _("Change a cost item"),
+        _back(item.meeting_id, "cost"),
+        status=400 if form.errors else 200,
+        intro=_("The item is checked again as a new one would be; its allocation follows."),
+    )
+
+
+@permission(R, CHANGE)
+@require_POST
+def cost_item_delete(request, pk):
+    item = selectors.access_cost_item(request.user, pk, request=request)
+    if not _confirmed(request):
+        return _refused(request, item.meeting_id, NOT_CONFIRMED)
+    try:
+        services.cost_item_delete(user=request.user, item=item, request=request)
+    except ValidationError as error:
+        return _refused(request, item.meeting_id, error)
+    messages.success(request, _("Cost item deleted."))
+    return redirect(_back(item.meeting_id, "cost"))
 
 
 # --- Statements ---------------------------------------------------------------------------

@@ -121,10 +121,10 @@ def test_budgets_through_the_api(client_of, me_officer):
     created = client.post(
         "/api/v1/finance/budgets",
         {
-            "country": "CN",
+            "country": "KH",
             "year": 2019,
             "amount": "100000.00",
-            "currency": "CNY",
+            "currency": "USD",
             "alert_below": "0.2",
         },
         content_type="application/json",
@@ -135,27 +135,27 @@ def test_budgets_through_the_api(client_of, me_officer):
         f"/api/v1/finance/budgets/{pk}/entries",
         {
             "kind": "spending",
-            "case_reference": "CN-C-0000ABCD",
+            "case_reference": "KH-C-0000ABCD",
             "support": "shelter",
             "amount": "85000.00",
-            "currency": "CNY",
+            "currency": "USD",
             "entry_date": "2019-03-01",
         },
         content_type="application/json",
     )
     assert entry.status_code == 201 and entry.json()["level"] == "low"
     status = client.get(f"/api/v1/finance/budgets/{pk}").json()
-    assert status["remaining"] == {"amount": "15000.00", "currency": "CNY"}
+    assert status["remaining"] == {"amount": "15000.00", "currency": "USD"}
     assert status["remaining_percent"] == "15.0" and status["level"] == "low"
-    assert status["cases"][0]["case"] == "CN-C-0000ABCD"
+    assert status["cases"][0]["case"] == "KH-C-0000ABCD"
     missing_rate = client.post(
         f"/api/v1/finance/budgets/{pk}/entries",
         {
             "kind": "spending",
-            "case_reference": "CN-C-0000ABCD",
+            "case_reference": "KH-C-0000ABCD",
             "support": "shelter",
             "amount": "10.00",
-            "currency": "USD",
+            "currency": "CNY",
             "entry_date": "2019-03-01",
         },
         content_type="application/json",
