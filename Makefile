@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DIR ?= .demo
+# Test processes (pytest-xdist); whole test files go to one worker, so the processes and
+# browsers a module starts once are shared by its tests.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: install demo test test-pg test-browser lint format bench messages clean
 
@@ -22,16 +26,16 @@ demo: install
 
 # Lint, then the whole suite (SQLite; browser tests run where Chromium is installed).
 test: install lint
-	$(BIN)/pytest
+	$(PYTEST)
 
 # The same suite on PostgreSQL (DATABASE_URL, default: the local server, trust auth).
 # Tests marked slow start their own node processes (each with its own SQLite home, or
 # their own PostgreSQL databases) and ignore DATABASE_URL: `make test` has run them.
 test-pg: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctip} $(BIN)/pytest -m "not browser and not slow"
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctip} $(PYTEST) -m "not browser and not slow"
 
 test-browser: install
-	CTIP_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser
+	CTIP_REQUIRE_BROWSER=1 $(PYTEST) -m browser
 
 lint: install
 	$(BIN)/ruff check .

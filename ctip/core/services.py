@@ -1,7 +1,9 @@
 """Key rotation: a new master key, every data key re-wrapped under it, old keys retired.
 
 Safe to interrupt and re-run: the key ring is written atomically before any row changes,
-each batch of rows is one transaction, and old keys are retired only when no row uses them.
+each batch of rows is one transaction with its own audit row, old keys are retired (and
+audited) only when no row uses them, and a ring holding more than one key is a rotation
+left unfinished, which a re-run completes instead of starting another.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ class RotationResult:
 
 def keys_rotate(*, batch_size: int = 500, add_key: bool = True) -> RotationResult:
     ring = get_keyring()
-    if add_key and not _rotation_unfinished(ring.active):
+    # More than one master key in the ring means an earlier run added a key and did not
+    # get as far as retiring the old ones: finish that rotation, start no other.
+    if add_key and len(ring.keys) == 1:
         ring.add_key()
     rewrapped = 0
     while True:
@@ -40,24 +44,29 @@ def keys_rotate(*, batch_size: int = 500, add_key: bool = True) -> RotationResul
                 secret = key.secret()
                 key.kek_id, key.wrapped = ring.wrap(secret, key.aad)
                 key.save(update_fields=["kek_id", "wrapped"])
+            if batch:  # each batch is audited in its own transaction: a kill loses neither
+                audit_record(
+                    actor=None,
+                    action=Action.UPDATE,
+                    object_type="core.keyring",
+                    object_id=ring.active,
+                    details={"rewrapped": len(batch)},
+                )
         rewrapped += len(batch)
         if len(batch) < batch_size:
             break
     in_use = set(DataKey.objects.filter(shredded_at__isnull=True).values_list("kek_id", flat=True))
     retired = sorted(k for k in ring.keys if k != ring.active and k not in in_use)
-    ring.retire(retired)
-    audit_record(
-        actor=None,
-        action=Action.UPDATE,
-        object_type="core.keyring",
-        object_id=ring.active,
-        details={"rewrapped": rewrapped, "retired": retired},
-    )
+    if retired:
+        with transaction.atomic():
+            audit_record(
+                actor=None,
+                action=Action.UPDATE,
+                object_type="core.keyring",
+                object_id=ring.active,
+                details={"retired": retired},
+            )
+            # The ring file is written before the audit row commits: killed in between,
+            # the re-run still sees the old keys and retires (and audits) them again.
+            ring.retire(retired)
     return RotationResult(ring.active, rewrapped, retired)
-
-
-def _rotation_unfinished(active: str) -> bool:
-    """A previous run added a key but did not finish re-wrapping: finish it, add no other."""
-    return DataKey.objects.filter(shredded_at__isnull=True, kek_id=active).exists() and (
-        DataKey.objects.filter(shredded_at__isnull=True).exclude(kek_id=active).exists()
-    )

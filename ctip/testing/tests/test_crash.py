@@ -186,13 +186,5 @@ def test_key_rotation_keeps_every_key_through_sigkill_at_20_points(rotation_repo
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="keys_rotate commits each re-wrapped batch before its one audit row at the end, so "
-    "the audit log does not count a killed run's re-wraps; and a kill after the last batch but "
-    "before the retirement makes the re-run start a second rotation (docs/decisions.md, "
-    "issue 3). Remove this mark once ctip/core/services.py audits each batch and finishes a "
-    "pending retirement.",
-)
 def test_key_rotation_audit_trail_through_sigkill(rotation_report):
     rotation_report.assert_consistent()
