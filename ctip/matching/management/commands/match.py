@@ -56,7 +56,7 @@ class Command(BaseCommand):
         k.add_argument("--to", required=True)
         q = sub.add_parser("query", help="ask the other node about one person (encodings only)")
         q.add_argument("--person", help="the person's reference")
-        q.add_argument("--name", help="or a name the user can find (exactly one person)")
+        q.add_argument("--name", help="or a name: every person the user finds (at most 5)")
         q.add_argument("--to", required=True)
         q.add_argument("--username", required=True)
         sub.add_parser("answers", help="the answers to this node's queries (JSON)")
@@ -135,17 +135,17 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError("no such user")
         if opts["name"]:
-            found = list(person_list(user=user, query=opts["name"])[:2])
-            person = found[0] if len(found) == 1 else None
+            persons = list(person_list(user=user, query=opts["name"])[:5])
         else:
-            person = Person.objects.filter(reference=opts["person"] or "").first()
-        if person is None:
-            raise CommandError("no such person (or more than one with that name)")
-        try:
-            query = query_send(user=user, person=person, to=opts["to"])
-        except QueryRefused as exc:
-            raise CommandError("; ".join(exc.messages)) from None
-        self.stdout.write(f"Queued query {query.query_id}")
+            persons = list(Person.objects.filter(reference=opts["person"] or ""))
+        if not persons:
+            raise CommandError("no such person")
+        for person in persons:
+            try:
+                query = query_send(user=user, person=person, to=opts["to"])
+            except QueryRefused as exc:
+                raise CommandError("; ".join(exc.messages)) from None
+            self.stdout.write(f"Queued query {query.query_id} for {person.reference}")
 
     def do_answers(self, opts) -> None:
         from ctip.matching.models import MatchQuery, QueryDirection

@@ -1,0 +1,198 @@
+"""Matching in the node: candidates for new persons, the sweep, the review queue (both
+records side by side, only visible fields, audited), merge and unmerge losing nothing,
+merges refused across what the user may see, and the ``match file`` command."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ctip.audit.models import AuditEvent
+from ctip.cases.models import Person
+from ctip.cases.services import PersonInput, person_create
+from ctip.matching import services
+from ctip.matching.models import CandidateStatus, MatchCandidate, PersonLink
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+SOKHA = {"name_km": "សុខា ចាន់", "sex": "female", "age_estimate": 24, "nationality": "KH"}
+PASSPORT = {
+    "name_latin": "CHAN SOKHA",
+    "sex": "female",
+    "birth_year": 2001,
+    "birth_month": 3,
+    "birth_day": 14,
+    "nationality": "KH",
+}
+INTAKE = {"name_latin": "Sokhar Chan", "sex": "female", "birth_year": 2001, "nationality": "KH"}
+OTHER = {"name_latin": "LONG SREYMOM", "sex": "female", "birth_year": 1990}
+
+
+def make(user, data) -> Person:
+    person = person_create(user=user, data=PersonInput(**data))
+    services.candidates_for_person(person_id=person.pk)
+    return person
+
+
+@pytest.fixture
+def trio(caseworker_a):
+    a, b = make(caseworker_a, SOKHA), make(caseworker_a, PASSPORT)
+    c = make(caseworker_a, INTAKE)
+    make(caseworker_a, OTHER)
+    return a, b, c
+
+
+def test_new_persons_get_candidates_with_evidence(trio):
+    a, b, c = trio
+    pairs = {frozenset((str(x.left_id), str(x.right_id))) for x in MatchCandidate.objects.all()}
+    assert frozenset((str(a.pk), str(b.pk))) in pairs
+    assert frozenset((str(b.pk), str(c.pk))) in pairs
+    assert len(pairs) == 3  # the fourth woman is nobody's duplicate
+    candidate = MatchCandidate.objects.get(
+        left=min(a, b, key=lambda p: str(p.pk)), right=max(a, b, key=lambda p: str(p.pk))
+    )
+    fields = [e[0] for e in candidate.evidence]
+    assert fields[:2] == ["name", "birth"]
+    assert candidate.evidence[0][1] == "every name part agrees"
+    # No names in the evidence or the audit details.
+    assert "SOKHA" not in str(candidate.evidence).upper()
+    details = " ".join(str(e.details) for e in AuditEvent.objects.all())
+    assert "sokha" not in details.lower() and "សុខា" not in details
+
+
+def test_sweep_trains_and_offers_nothing_twice(trio):
+    before = MatchCandidate.objects.count()
+    report = services.matching_sweep()
+    assert report["records"] == 4
+    assert MatchCandidate.objects.count() == before  # already offered
+    from ctip.matching.models import TrainedModel
+
+    assert TrainedModel.objects.count() == 1
+
+
+def test_review_shows_both_records_and_audits(trio, caseworker_a, client_of):
+    client = client_of(caseworker_a)
+    queue = client.get("/matching/")
+    assert queue.status_code == 200
+    candidate = MatchCandidate.objects.first()
+    assert candidate.left.reference in queue.content.decode()
+    page = client.get(f"/matching/candidates/{candidate.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert candidate.left.reference in body and candidate.right.reference in body
+    assert "every name part agrees" in body
+    views = AuditEvent.objects.filter(action="view", object_type="cases.person")
+    assert {e.object_id for e in views} >= {str(candidate.left_id), str(candidate.right_id)}
+
+
+def test_other_agency_and_roles_cannot_see_the_candidate(
+    trio, caseworker_b, cn_focal, me_officer, client_of
+):
+    candidate = MatchCandidate.objects.first()
+    for outsider in (caseworker_b, cn_focal, me_officer):
+        client = client_of(outsider)
+        assert client.get(f"/matching/candidates/{candidate.pk}/").status_code == 404
+        response = client.post(
+            f"/matching/candidates/{candidate.pk}/decide/", {"decision": "confirmed"}
+        )
+        assert response.status_code == 404
+        queue = client.get("/matching/")
+        assert queue.status_code in (200, 404)
+        assert candidate.left.reference not in queue.content.decode()
+    candidate.refresh_from_db()
+    assert candidate.status == CandidateStatus.OPEN
+
+
+def test_confirm_merges_and_unmerge_loses_nothing(trio, caseworker_a, client_of):
+    a, b, c = trio
+    snapshot = {
+        p.pk: (p.name_km, p.name_latin, p.birth_year, p.age_estimate, p.sex)
+        for p in Person.objects.all()
+    }
+    client = client_of(caseworker_a)
+    ab = MatchCandidate.objects.get(left__in=[a, b], right__in=[a, b])
+    bc = MatchCandidate.objects.get(left__in=[b, c], right__in=[b, c])
+    assert (
+        client.post(f"/matching/candidates/{ab.pk}/decide/", {"decision": "confirmed"}).status_code
+        == 302
+    )
+    assert (
+        client.post(f"/matching/candidates/{bc.pk}/decide/", {"decision": "confirmed"}).status_code
+        == 302
+    )
+    clusters = set(
+        PersonLink.objects.filter(unlinked_at__isnull=True).values_list("cluster", flat=True)
+    )
+    assert len(clusters) == 1
+    assert sorted(services.cluster_members(a.pk)) == sorted(str(p.pk) for p in (a, b, c))
+    # Take b out: a and c stay together, b keeps its history.
+    assert client.post(f"/matching/persons/{b.pk}/unmerge/").status_code == 302
+    assert sorted(services.cluster_members(a.pk)) == sorted([str(a.pk), str(c.pk)])
+    assert services.cluster_members(b.pk) == [str(b.pk)]
+    assert PersonLink.objects.filter(person=b, unlinked_at__isnull=False).count() == 1
+    history = client.get(f"/matching/persons/{b.pk}/").content.decode()
+    assert b.reference in history and "caseworker_a" in history
+    # Nothing lost: every person row is unchanged.
+    after = {
+        p.pk: (p.name_km, p.name_latin, p.birth_year, p.age_estimate, p.sex)
+        for p in Person.objects.all()
+    }
+    assert after == snapshot
+    assert AuditEvent.objects.filter(object_type="matching.cluster").count() == 3
+
+
+def test_merge_refused_when_the_user_cannot_see_both(trio, caseworker_a, caseworker_b):
+    a, *_ = trio
+    theirs = person_create(user=caseworker_b, data=PersonInput(**PASSPORT))
+    from ctip.accounts.permissions import NotFound
+
+    with pytest.raises(NotFound):
+        services.person_merge(user=caseworker_a, left=a, right=theirs)
+    with pytest.raises(NotFound):
+        services.person_merge(user=caseworker_b, left=theirs, right=a)
+    assert not PersonLink.objects.exists()
+    # A candidate across agencies is offered to nobody who cannot see both.
+    candidate = MatchCandidate.objects.filter(left__in=[a, theirs], right__in=[a, theirs]).first()
+    if candidate is not None:
+        with pytest.raises(NotFound):
+            services.candidate_decide(user=caseworker_a, candidate=candidate, decision="confirmed")
+
+
+def test_reject_and_not_sure(trio, caseworker_a):
+    candidate = MatchCandidate.objects.first()
+    services.candidate_decide(user=caseworker_a, candidate=candidate, decision="unsure")
+    candidate.refresh_from_db()
+    assert candidate.status == "unsure" and candidate.decided_by == caseworker_a
+    services.candidate_decide(user=caseworker_a, candidate=candidate, decision="rejected")
+    assert not PersonLink.objects.exists()
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_match_file_command(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "record_id,source,name_original,name_latin,sex,birth_date,age_at_record,nationality,"
+        "origin_place,record_date\n"
+        "1,family,សុខា ចាន់,,F,,24,KH,,2025-01-10\n"
+        "2,passport,,CHAN SOKHA,F,14/03/2001,,KHM,,\n"
+        "3,police,索卡·占,,女,,24,柬埔寨,,2025-03-01\n"
+        "4,shelter,,LONG SREYMOM,F,unknown,,,,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    from io import StringIO
+
+    stdout = StringIO()
+    call_command("match", "file", str(src), "--output", str(out), stdout=stdout)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["record_id"] for r in rows] == ["1", "2", "3", "4"]
+    assert len({r["cluster_id"] for r in rows}) >= 2
+    assert "1 birth_date" in stdout.getvalue() and "line 5 birth_date" in stdout.getvalue()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("record_id,name_latin\n1,x\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="line 1: missing column"):
+        call_command("match", "file", str(bad), "--output", str(out))
