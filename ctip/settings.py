@@ -287,6 +287,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "ctip.core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # JSON only in production: DRF's browsable pages are a developer's tool (and a second,
+    # HTML face of every endpoint to harden); development keeps them.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CTIP Bridge API",

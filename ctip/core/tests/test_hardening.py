@@ -70,7 +70,9 @@ plain = client.get("/accounts/login/", HTTP_HOST="node.example.org")
 page = client.get("/accounts/login/", secure=True, HTTP_HOST="node.example.org")
 login = client.post("/accounts/login/", {"username": "prod_user", "password": P.PASSWORD},
                     secure=True, HTTP_HOST="node.example.org")
+api = client.get("/api/v1/me", secure=True, HTTP_HOST="node.example.org", HTTP_ACCEPT="text/html")
 print(json.dumps({
+    "api_type": api.get("Content-Type", ""),
     "plain": [plain.status_code, plain.get("Location", "")],
     "hsts": page.get("Strict-Transport-Security", ""),
     "page_cookies": cookies(page),
@@ -102,6 +104,8 @@ def test_production_cookies_hsts_and_https_redirect(production_home):
         *seen["page_cookies"],
         *login_cookies,
     }
+    # No browsable HTML face of the API in production, even when a browser asks for HTML.
+    assert seen["api_type"].startswith("application/json"), seen["api_type"]
 
 
 # --- Headers on every answer ----------------------------------------------------------
