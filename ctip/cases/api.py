@@ -724,3 +724,110 @@ def case_referrals(request, pk):
 
 
 case_referrals.ctip_permission = ("case", permissions.CHANGE)
+
+
+# --- Transfers between agencies -----------------------------------------------------------
+
+
+class TransferInSerializer(serializers.Serializer):
+    to_agency = serializers.SlugField(help_text="Code of the receiving agency (same country).")
+    reason = serializers.CharField(max_length=500)
+    keep_access = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        required=False,
+        default=list,
+        help_text="Usernames of colleagues who keep need-to-know access after the transfer.",
+    )
+
+
+class TransferOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    case = serializers.UUIDField(source="case_id")
+    case_reference = serializers.CharField(source="case.reference")
+    from_agency = serializers.CharField(source="from_agency.code")
+    to_agency = serializers.CharField(source="to_agency.code")
+    status = serializers.CharField()
+    proposed_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class TransferDecideInSerializer(serializers.Serializer):
+    accept = serializers.BooleanField()
+    note = serializers.CharField(max_length=500, required=False, default="")
+
+
+@extend_schema(
+    operation_id="cases_transfer_propose",
+    request=TransferInSerializer,
+    responses={201: TransferOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def case_transfer(request, pk):
+    """Propose to transfer the case to another agency of the same country."""
+    from ctip.accounts.models import Agency
+
+    case = selectors.access_case(request.user, pk, action=permissions.CHANGE, request=request)
+    serializer = TransferInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    to_agency = Agency.objects.filter(code=data["to_agency"]).first()
+    if to_agency is None:
+        raise ValidationError({"to_agency": ["No such agency."]})
+    keepers = list(User.objects.filter(username__in=data["keep_access"], agency=case.owner_agency))
+    try:
+        transfer = services.case_transfer_propose(
+            user=request.user,
+            case=case,
+            to_agency=to_agency,
+            reason=data["reason"],
+            keep_access=keepers,
+            request=request,
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(TransferOutSerializer(transfer).data, status=201)
+
+
+case_transfer.ctip_permission = ("case", permissions.CHANGE)
+
+
+@extend_schema(operation_id="transfers_list", responses={200: TransferOutSerializer(many=True)})
+@api_view(["GET"])
+def transfers(request):
+    """Transfers waiting: proposed to the user's agency, and proposed by it."""
+    permissions.require(request.user, "case", permissions.VIEW, request=request)
+    rows = list(selectors.transfers_incoming(user=request.user)) + list(
+        selectors.transfers_outgoing(user=request.user)
+    )
+    return Response(TransferOutSerializer(rows, many=True).data)
+
+
+transfers.ctip_permission = ("case", permissions.VIEW)
+
+
+@extend_schema(
+    operation_id="transfers_decide",
+    request=TransferDecideInSerializer,
+    responses={200: TransferOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def transfer_decide(request, pk):
+    """The receiving agency accepts or declines a transfer proposed to it."""
+    permissions.require(request.user, "case", permissions.CREATE, request=request)
+    transfer = selectors.access_transfer(request.user, pk, incoming=True, request=request)
+    serializer = TransferDecideInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        transfer = services.case_transfer_decide(
+            user=request.user,
+            transfer=transfer,
+            accept=serializer.validated_data["accept"],
+            note=serializer.validated_data["note"],
+            request=request,
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(TransferOutSerializer(transfer).data)
+
+
+transfer_decide.ctip_permission = ("case", permissions.CREATE)

@@ -16,4 +16,7 @@ urlpatterns = [
     path("cases/<uuid:pk>/timeline", api.case_timeline, name="case_timeline"),
     path("cases/<uuid:pk>/consents", api.case_consents, name="case_consents"),
     path("cases/<uuid:pk>/referrals", api.case_referrals, name="case_referrals"),
+    path("cases/<uuid:pk>/transfer", api.case_transfer, name="case_transfer"),
+    path("transfers", api.transfers, name="transfers"),
+    path("transfers/<uuid:pk>/decide", api.transfer_decide, name="transfer_decide"),
 ]

@@ -222,3 +222,19 @@ class DecideForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Submissions file (CSV or JSON from ODK or KoboToolbox)"))
     dry_run = forms.BooleanField(label=_("Only check, do not import"), required=False, initial=True)
+
+
+class TransferForm(forms.Form):
+    to_agency = forms.ChoiceField(label=_("Receiving agency"), choices=[])
+    reason = forms.CharField(label=_("Reason for the transfer"), max_length=500)
+    keep_access = forms.MultipleChoiceField(
+        label=_("Colleagues who keep access after the transfer"),
+        choices=[],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, agencies=(), users=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_agency"].choices = [(str(a.pk), a.name) for a in agencies]
+        self.fields["keep_access"].choices = [(str(u.pk), u.username) for u in users]

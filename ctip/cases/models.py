@@ -354,6 +354,9 @@ class EventKind(models.TextChoices):
     SERVICE = "service", _("Service received")
     SEALED = "sealed", _("Sealing changed")
     ACCESS = "access", _("Emergency access")
+    TRANSFER_PROPOSED = "transfer_proposed", _("Transfer to another agency proposed")
+    TRANSFER_DECIDED = "transfer_decided", _("Transfer to another agency decided")
+    REMINDER = "reminder", _("Deadline reminder sent")
 
 
 class CaseEvent(models.Model):
@@ -363,8 +366,9 @@ class CaseEvent(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveIntegerField(editable=False)
     at = models.DateTimeField(default=timezone.now)
+    # Empty for what the node did on its own (reminders, messages from the other node).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     kind = models.CharField(max_length=30, choices=EventKind.choices)
     details = models.JSONField(default=dict, blank=True)
@@ -638,3 +642,101 @@ class ServiceReceived(CaseRecord):
                 name="service_ends_after_start",
             ),
         ]
+
+
+# --- Transfers between agencies and deadline reminders ------------------------------------
+
+
+class TransferStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CaseTransfer(CaseRecord):
+    """A case handed from one agency to another of the same country: proposed by the owning
+    agency, accepted (or declined) by the receiving one. After acceptance the old agency
+    sees the case only through the need-to-know grants named in ``keep_access``."""
+
+    PII_FIELDS = ("reason", "decision_note")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfers")
+    from_agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    to_agency = models.ForeignKey(
+        "accounts.Agency",
+        verbose_name=_("receiving agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=TransferStatus.choices, default="proposed"
+    )
+    reason = EncryptedTextField(_("reason"))
+    # Ids of users of the old agency who keep need-to-know access after the transfer.
+    keep_access = models.JSONField(default=list, blank=True)
+    proposed_at = models.DateTimeField(default=timezone.now, editable=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = EncryptedTextField(_("note"))
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        indexes = [models.Index(fields=["to_agency", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(status="proposed"),
+                name="case_transfer_one_open",
+                violation_error_message=_("A transfer of this case is already proposed."),
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_agency=models.F("to_agency")),
+                name="case_transfer_to_another_agency",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="proposed", decided_at__isnull=True)
+                | ~models.Q(status="proposed") & models.Q(decided_at__isnull=False),
+                name="case_transfer_decided_has_date",
+            ),
+        ]
+
+
+class ReminderThreshold(models.TextChoices):
+    DUE = "due", _("Due within a day")
+    OVERDUE = "overdue", _("Overdue")
+
+
+class StageReminder(models.Model):
+    """One reminder per case, stage (entry) and threshold: the worker may run as often as
+    it likes, the unique constraint keeps it to one. ``step`` is empty for the case's own
+    SOP stage, or names the repatriation step awaited from this node."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    step = models.CharField(max_length=40, blank=True)
+    since = models.DateTimeField()
+    due_at = models.DateTimeField()
+    threshold = models.CharField(max_length=10, choices=ReminderThreshold.choices)
+    recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="case_reminders")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "stage", "step", "since", "threshold"],
+                name="stage_reminder_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.pk}"

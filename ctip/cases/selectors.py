@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -15,9 +16,12 @@ from ctip.cases.models import (
     ApprovalStatus,
     Case,
     CaseEvent,
+    CaseTransfer,
     Person,
     Referral,
     Screening,
+    StageReminder,
+    TransferStatus,
 )
 from ctip.cases.search import query_alternatives
 
@@ -189,4 +193,50 @@ def referrals_received(*, user) -> QuerySet[Referral]:
         return Referral.objects.none()
     return Referral.objects.filter(service__provider_id=user.agency_id).select_related(
         "service", "case"
+    )
+
+
+# --- Transfers and reminders --------------------------------------------------------------
+
+
+def transfers_incoming(*, user) -> QuerySet[CaseTransfer]:
+    """Transfers proposed to the user's agency: the reference and the agencies only (the
+    case stays invisible until accepted)."""
+    if not user.agency_id or not permissions.can(user, "case", permissions.CREATE):
+        return CaseTransfer.objects.none()
+    return CaseTransfer.objects.filter(
+        to_agency_id=user.agency_id, status=TransferStatus.PROPOSED
+    ).select_related("case", "from_agency", "to_agency", "proposed_by")
+
+
+def transfers_outgoing(*, user) -> QuerySet[CaseTransfer]:
+    if not user.agency_id or not permissions.can(user, "case", permissions.CHANGE):
+        return CaseTransfer.objects.none()
+    return CaseTransfer.objects.filter(
+        from_agency_id=user.agency_id, status=TransferStatus.PROPOSED
+    ).select_related("case", "from_agency", "to_agency", "proposed_by")
+
+
+def access_transfer(user, pk, *, incoming: bool, request=None) -> CaseTransfer:
+    """A pending transfer to (``incoming``) or from the user's agency, else one NotFound."""
+    qs = transfers_incoming(user=user) if incoming else transfers_outgoing(user=user)
+    try:
+        return qs.get(pk=pk)
+    except (CaseTransfer.DoesNotExist, ValueError, ValidationError):
+        raise permissions.deny(user, "case_transfer", permissions.VIEW, pk, request) from None
+
+
+def transfer_agencies(*, case: Case) -> QuerySet:
+    """Agencies a case may be transferred to: the other agencies of its country."""
+    from ctip.accounts.models import Agency
+
+    return Agency.objects.filter(country=case.owner_agency.country).exclude(pk=case.owner_agency_id)
+
+
+def my_reminders(*, user) -> QuerySet[StageReminder]:
+    """Reminders addressed to the user, of cases they may still see."""
+    return (
+        StageReminder.objects.filter(recipients=user, case__in=_cases(user).values("pk"))
+        .select_related("case")
+        .order_by("-sent_at")
     )

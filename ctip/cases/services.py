@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +36,7 @@ from ctip.cases.models import (
     CaseDocument,
     CaseEvent,
     CaseNote,
+    CaseTransfer,
     ClosureReason,
     Consent,
     ConsentDecision,
@@ -47,12 +48,15 @@ from ctip.cases.models import (
     Person,
     Referral,
     ReferralStatus,
+    ReminderThreshold,
     Screening,
     ScreeningResult,
     ScreeningSource,
     ScreeningStatus,
     ServiceReceived,
     Stage,
+    StageReminder,
+    TransferStatus,
 )
 from ctip.cases.places import province_of
 from ctip.cases.search import name_tokens
@@ -1127,3 +1131,259 @@ def service_record(*, user, case: Case, data: ServiceInput, request=None) -> Ser
         request=request,
     )
     return received
+
+
+# --- Transfers between agencies -----------------------------------------------------------
+
+KEEP_ACCESS_DAYS = 90
+
+
+@transaction.atomic
+def case_transfer_propose(
+    *, user, case: Case, to_agency, reason: str, keep_access=(), request=None
+) -> CaseTransfer:
+    """The owning agency proposes to hand the case to another agency of its country. Nothing
+    moves until the receiving agency accepts."""
+    permissions.require(user, "case", permissions.CHANGE, request=request)
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if user.agency_id != case.owner_agency_id:
+        raise permissions.deny(user, "case", "transfer", case.pk, request)
+    if case.is_closed:
+        raise ValidationError(_("The case is closed."))
+    if to_agency.country != case.owner_agency.country:
+        raise ValidationError(
+            {"to_agency": [_("A case is transferred only to an agency of the same country.")]}
+        )
+    if to_agency.pk == case.owner_agency_id:
+        raise ValidationError({"to_agency": [_("Choose another agency.")]})
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Give the reason.")]})
+    if case.transfers.filter(status=TransferStatus.PROPOSED).exists():
+        raise ValidationError(_("A transfer of this case is already proposed."))
+    keepers = sorted({u.pk for u in keep_access if u.agency_id == case.owner_agency_id})
+    transfer = CaseTransfer(
+        case=case,
+        data_key=case.data_key,
+        from_agency=case.owner_agency,
+        to_agency=to_agency,
+        reason=reason.strip(),
+        keep_access=keepers,
+        proposed_by=user,
+    )
+    transfer.full_clean()
+    transfer.save(force_insert=True)
+    details = {"transfer": str(transfer.pk), "from": case.owner_agency.code, "to": to_agency.code}
+    _event(case, user, EventKind.TRANSFER_PROPOSED, **details)
+    audit_record(
+        actor=user,
+        action=Action.CREATE,
+        obj=transfer,
+        fields=["reason"],
+        details={**details, "keep_access": keepers},
+        request=request,
+    )
+    return transfer
+
+
+@transaction.atomic
+def case_transfer_decide(
+    *, user, transfer: CaseTransfer, accept: bool, note: str = "", request=None
+) -> CaseTransfer:
+    """A caseworker or supervisor of the receiving agency accepts (the case, its person and
+    screenings become the receiving agency's, assigned to them) or declines."""
+    permissions.require(user, "case", permissions.CREATE, request=request)
+    transfer = CaseTransfer.objects.select_for_update().get(pk=transfer.pk)
+    if user.agency_id != transfer.to_agency_id:
+        raise permissions.deny(user, "case_transfer", "decide", transfer.pk, request)
+    if transfer.status != TransferStatus.PROPOSED:
+        raise ValidationError(_("This transfer was already decided."))
+    case = Case.objects.select_for_update().get(pk=transfer.case_id)
+    if case.owner_agency_id != transfer.from_agency_id or case.is_closed:
+        raise ValidationError(_("The case changed since the transfer was proposed."))
+    now = timezone.now()
+    transfer.status = TransferStatus.ACCEPTED if accept else TransferStatus.DECLINED
+    transfer.decided_at = now
+    transfer.decided_by = user
+    transfer.decision_note = note.strip() or None
+    transfer.full_clean()
+    transfer.save()
+    if accept:
+        previous = case.assigned_to_id
+        case.owner_agency = transfer.to_agency
+        case.assigned_to = user
+        case.full_clean()
+        case.save(update_fields=["owner_agency", "assigned_to"])
+        Person.objects.filter(pk=case.person_id).update(owner_agency=transfer.to_agency)
+        Screening.objects.filter(
+            person_id=case.person_id, owner_agency_id=transfer.from_agency_id
+        ).update(owner_agency=transfer.to_agency)
+        if case.sealed:
+            _grant_sealed(user, case, [user], "accepted the transfer of a sealed case", request)
+        keepers = User.objects.filter(pk__in=transfer.keep_access, is_active=True)
+        _grant_sealed(
+            user,
+            case,
+            keepers,
+            "kept access after the case was transferred",
+            request,
+            days=KEEP_ACCESS_DAYS,
+        )
+        _event(case, user, EventKind.ASSIGNED, at=now, previous=previous, to=user.pk)
+    details = {
+        "transfer": str(transfer.pk),
+        "status": transfer.status,
+        "from": transfer.from_agency.code,
+        "to": transfer.to_agency.code,
+    }
+    _event(case, user, EventKind.TRANSFER_DECIDED, at=now, **details)
+    audit_record(
+        actor=user,
+        action=Action.UPDATE,
+        obj=transfer,
+        fields=["status"],
+        details=details,
+        request=request,
+    )
+    if accept:
+        audit_record(
+            actor=user,
+            action=Action.UPDATE,
+            obj=case,
+            fields=["owner_agency", "assigned_to"],
+            details=details,
+            request=request,
+        )
+    return transfer
+
+
+@transaction.atomic
+def case_transfer_cancel(*, user, transfer: CaseTransfer, request=None) -> CaseTransfer:
+    """The proposing agency withdraws a transfer that was not decided yet."""
+    permissions.require(user, "case", permissions.CHANGE, request=request)
+    transfer = CaseTransfer.objects.select_for_update().get(pk=transfer.pk)
+    if user.agency_id != transfer.from_agency_id:
+        raise permissions.deny(user, "case_transfer", "cancel", transfer.pk, request)
+    if transfer.status != TransferStatus.PROPOSED:
+        raise ValidationError(_("This transfer was already decided."))
+    transfer.status = TransferStatus.CANCELLED
+    transfer.decided_at = timezone.now()
+    transfer.decided_by = user
+    transfer.full_clean()
+    transfer.save()
+    details = {"transfer": str(transfer.pk), "status": transfer.status}
+    _event(transfer.case, user, EventKind.TRANSFER_DECIDED, **details)
+    audit_record(
+        actor=user,
+        action=Action.UPDATE,
+        obj=transfer,
+        fields=["status"],
+        details=details,
+        request=request,
+    )
+    return transfer
+
+
+# --- Deadline reminders (run by the background worker, see tasks.py) ----------------------
+
+DUE_SOON = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Due:
+    """Something a node must do for a case by a time: its SOP stage, or a repatriation step
+    awaited from this node (``step``)."""
+
+    case: Case
+    since: dt.datetime
+    due_at: dt.datetime
+    step: str = ""
+
+
+def _supervisors(agency_id) -> list[User]:
+    return list(
+        User.objects.filter(
+            agency_id=agency_id, is_active=True, role_assignments__role=Role.SUPERVISOR
+        ).distinct()
+    )
+
+
+def due_items(now) -> list[Due]:
+    """Open cases whose stage is due within a day or overdue. Other apps' steps (the
+    repatriation flow) add theirs through ``DUE_SOURCES``."""
+    items = [
+        Due(case=c, since=c.stage_entered_at, due_at=c.stage_due_at)
+        for c in Case.objects.filter(
+            closed_at__isnull=True, stage_due_at__isnull=False, stage_due_at__lte=now + DUE_SOON
+        ).select_related("assigned_to", "owner_agency")
+    ]
+    for source in DUE_SOURCES:
+        items.extend(source(now))
+    return items
+
+
+DUE_SOURCES: list = []
+
+
+def stage_reminders_send(*, now=None) -> list[StageReminder]:
+    """Remind the assignee (and, once overdue, the agency's supervisors) of each case whose
+    stage or awaited step is due or overdue: one reminder per stage entry and threshold,
+    however often this runs. Messages name the case reference only (DP-6)."""
+    now = now or timezone.now()
+    sent = []
+    for item in due_items(now):
+        threshold = ReminderThreshold.OVERDUE if item.due_at < now else ReminderThreshold.DUE
+        try:
+            reminder = _remind(item, threshold, now)
+        except IntegrityError:  # another worker sent this one a moment ago
+            continue
+        if reminder is not None:
+            sent.append(reminder)
+    return sent
+
+
+@transaction.atomic
+def _remind(item: Due, threshold: str, now) -> StageReminder | None:
+    case = item.case
+    key = {
+        "case": case,
+        "stage": case.stage,
+        "step": item.step,
+        "since": item.since,
+        "threshold": threshold,
+    }
+    if StageReminder.objects.filter(**key).exists():
+        return None
+    recipients = [case.assigned_to] if case.assigned_to and case.assigned_to.is_active else []
+    if threshold == ReminderThreshold.OVERDUE or not recipients:
+        recipients += [u for u in _supervisors(case.owner_agency_id) if u not in recipients]
+    with transaction.atomic():
+        reminder = StageReminder.objects.create(due_at=item.due_at, sent_at=now, **key)
+    reminder.recipients.set(recipients)
+    _event(
+        case,
+        None,
+        EventKind.REMINDER,
+        at=now,
+        threshold=threshold,
+        stage=case.stage,
+        step=item.step,
+        recipients=[u.pk for u in recipients],
+    )
+    audit_record(
+        actor=None,
+        action=Action.CREATE,
+        obj=reminder,
+        details={"case": str(case.pk), "threshold": threshold, "step": item.step},
+    )
+    emails = [u.email for u in recipients if u.email]
+    if emails:
+        subject = f"[CTIP {settings.CTIP_NODE}] {case.reference}: " + (
+            "overdue" if threshold == ReminderThreshold.OVERDUE else "due"
+        )
+        body = (
+            f"Case {case.reference}, stage {case.stage}"
+            + (f", step {item.step}" if item.step else "")
+            + f", was due {item.due_at:%Y-%m-%d %H:%M} UTC."
+        )
+        transaction.on_commit(lambda: send_mail(subject, body, None, emails, fail_silently=True))
+    return reminder

@@ -37,6 +37,7 @@ from ctip.cases.forms import (
     ScreeningStartForm,
     SealForm,
     ServiceReceivedForm,
+    TransferForm,
     WithdrawForm,
 )
 from ctip.cases.idform import evaluate, language_of
@@ -554,6 +555,11 @@ def _case_context(request, case, **forms):
         "closure_form": ClosureForm(),
         "override_form": forms.get("override_form") or OverrideForm(),
         "assign_form": AssignForm(users=colleagues),
+        "transfer_form": forms.get("transfer_form")
+        or TransferForm(agencies=selectors.transfer_agencies(case=case), users=colleagues),
+        "pending_transfer": case.transfers.filter(status="proposed")
+        .select_related("to_agency")
+        .first(),
         "seal_form": SealForm(),
         "withdraw_form": WithdrawForm(),
         "status_form": ReferralStatusForm(),
@@ -969,3 +975,92 @@ def break_glass(request):
     return render(
         request, "cases/break_glass.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+# --- Transfers between agencies, reminders ------------------------------------------------
+
+
+@permission("case", permissions.CHANGE)
+@require_POST
+def case_transfer(request, pk):
+    case = _case_action(request, pk)
+    colleagues = User.objects.filter(agency=case.owner_agency, is_active=True)
+    agencies = selectors.transfer_agencies(case=case)
+    form = TransferForm(request.POST, agencies=agencies, users=colleagues)
+    if not form.is_valid():
+        messages.error(request, _("Choose the receiving agency and give the reason."))
+        return _back(case)
+    try:
+        transfer = services.case_transfer_propose(
+            user=request.user,
+            case=case,
+            to_agency=agencies.get(pk=form.cleaned_data["to_agency"]),
+            reason=form.cleaned_data["reason"],
+            keep_access=list(colleagues.filter(pk__in=form.cleaned_data["keep_access"])),
+            request=request,
+        )
+        messages.success(
+            request,
+            _("Transfer proposed to %(agency)s: it waits for them to accept.")
+            % {"agency": transfer.to_agency.name},
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(_errors(exc)))
+    return _back(case)
+
+
+@permission("case", permissions.VIEW)
+@require_GET
+def transfers(request):
+    user = request.user
+    incoming = list(selectors.transfers_incoming(user=user))
+    outgoing = list(selectors.transfers_outgoing(user=user))
+    audit_view(actor=user, objects=incoming + outgoing, fields=["reason"], request=request)
+    return render(
+        request,
+        "cases/transfers.html",
+        {"incoming": incoming, "outgoing": outgoing, "form": DecideForm()},
+    )
+
+
+@permission("case", permissions.CREATE)
+@require_POST
+def transfer_decide(request, pk):
+    transfer = selectors.access_transfer(request.user, pk, incoming=True, request=request)
+    form = DecideForm(request.POST)
+    accept = request.POST.get("decision") == "accept"
+    try:
+        services.case_transfer_decide(
+            user=request.user,
+            transfer=transfer,
+            accept=accept,
+            note=form.cleaned_data["note"] if form.is_valid() else "",
+            request=request,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(_errors(exc)))
+        return redirect("cases:transfers")
+    if accept:
+        messages.success(request, _("Transfer accepted: the case is now your agency's."))
+        return redirect("cases:case_detail", pk=transfer.case_id)
+    messages.success(request, _("Transfer declined."))
+    return redirect("cases:transfers")
+
+
+@permission("case", permissions.CHANGE)
+@require_POST
+def transfer_cancel(request, pk):
+    transfer = selectors.access_transfer(request.user, pk, incoming=False, request=request)
+    try:
+        services.case_transfer_cancel(user=request.user, transfer=transfer, request=request)
+        messages.success(request, _("Transfer cancelled."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(_errors(exc)))
+    return redirect("cases:case_detail", pk=transfer.case_id)
+
+
+@permission("case", permissions.VIEW)
+@require_GET
+def reminders(request):
+    rows = list(selectors.my_reminders(user=request.user)[:200])
+    return render(request, "cases/reminders.html", {"reminders": rows, "now": timezone.now()})
