@@ -301,6 +301,23 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Exchange timing (seconds; defaults and meaning in ctip/exchange/conf.py) ------------
+for _name in (
+    "CTIP_EXCHANGE_HTTP_TIMEOUT",
+    "CTIP_EXCHANGE_RETRY_BASE",
+    "CTIP_EXCHANGE_RETRY_CAP",
+    "CTIP_EXCHANGE_ALERT_AFTER",
+    "CTIP_EXCHANGE_HTTP_TTL",
+    "CTIP_EXCHANGE_HTTP_MAX_AGE",
+    "CTIP_EXCHANGE_BUNDLE_TTL",
+    "CTIP_EXCHANGE_MAX_SKEW",
+):
+    if os.environ.get(_name):
+        try:
+            globals()[_name] = float(os.environ[_name])
+        except ValueError:
+            raise ImproperlyConfigured(f"{_name} must be a number of seconds.") from None
+
 # --- Background work (huey): delivery retries, deadline reminders, matching runs ----------
 # The queue lives in its own SQLite file in the node home (it holds task ids and arguments,
 # never personal data), so a node needs no broker; `ctip run_huey --home DIR` is the worker.
