@@ -133,3 +133,16 @@ def test_production_mode_refuses_without_required_variables(tmp_path):
     one_line_error(ctip("check", env=env, check=False), "CTIP_SECRET_KEY")
     env.update(CTIP_SECRET_KEY="x" * 60, DATABASE_URL="sqlite:///:memory:")
     one_line_error(ctip("check", env=env, check=False), "CTIP_KEYRING_FILE")
+
+
+def test_exchange_timing_from_the_environment(home):
+    from ctip.testing.nodes import node_env
+
+    probe = "from ctip.exchange.conf import conf; print(conf().retry_base, conf().http_timeout)"
+    env = {**node_env(), "CTIP_EXCHANGE_RETRY_BASE": "2", "CTIP_EXCHANGE_HTTP_TIMEOUT": "30"}
+    result = ctip("shell", "--home", str(home), "-c", probe, env=env)
+    assert result.stdout.split()[-2:] == ["2.0", "30.0"]
+    env["CTIP_EXCHANGE_RETRY_BASE"] = "soon"
+    one_line_error(
+        ctip("check", "--home", str(home), env=env, check=False), "CTIP_EXCHANGE_RETRY_BASE"
+    )
