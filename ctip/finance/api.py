@@ -825,11 +825,21 @@ commitments.ctip_permission = (R, CREATE)
 # --- Reintegration budget -----------------------------------------------------------------
 
 
+class FinanceSupportRecordSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=["referral", "service"])
+    id = serializers.UUIDField()
+    case = serializers.CharField(help_text="the case's reference")
+    support = serializers.CharField()
+    on = serializers.DateField()
+    status = serializers.CharField(help_text="a referral's status")
+
+
 class FinanceCaseTotalsSerializer(serializers.Serializer):
     case = serializers.CharField()
     committed = FinanceMoneySerializer()
     spent = FinanceMoneySerializer()
     open = FinanceMoneySerializer()
+    overspent = serializers.BooleanField(help_text="more spent than was committed for it")
 
 
 class FinanceBudgetOutSerializer(serializers.Serializer):
@@ -845,10 +855,28 @@ class FinanceBudgetOutSerializer(serializers.Serializer):
     alert_below = serializers.CharField()
     level = serializers.ChoiceField(choices=[lv.value for lv in core.Level])
     cases = FinanceCaseTotalsSerializer(many=True)
+    unbudgeted_referrals = FinanceSupportRecordSerializer(
+        many=True, help_text="the year's referrals of open cases with no commitment yet"
+    )
+    unpaid_services = FinanceSupportRecordSerializer(
+        many=True, help_text="the year's services received with no spending yet"
+    )
+
+
+def _record(r) -> dict:
+    return {
+        "source": r.source,
+        "id": r.id,
+        "case": r.case,
+        "support": r.support,
+        "on": r.on,
+        "status": r.status,
+    }
 
 
 def _budget_data(allocation) -> dict:
     st = selectors.budget_status(allocation)
+    support = selectors.case_support(allocation, st)
     return {
         "id": allocation.pk,
         "country": allocation.country,
@@ -867,9 +895,13 @@ def _budget_data(allocation) -> dict:
                 "committed": _money(c.committed),
                 "spent": _money(c.spent),
                 "open": _money(c.open),
+                "overspent": row.overspent,
             }
-            for c in st.cases
+            for row in support.cases
+            for c in (row.totals,)
         ],
+        "unbudgeted_referrals": [_record(r) for r in support.unbudgeted_referrals],
+        "unpaid_services": [_record(r) for r in support.unpaid_services],
     }
 
 
@@ -932,12 +964,23 @@ budget_detail.ctip_permission = (R, VIEW)
 class FinanceEntryInSerializer(FinanceRateInSerializer):
     kind = serializers.ChoiceField(choices=EntryKind.choices)
     case_reference = serializers.CharField(max_length=40)
-    support = serializers.ChoiceField(choices=SupportType.choices)
+    support = serializers.ChoiceField(
+        choices=SupportType.choices,
+        required=False,
+        allow_blank=True,
+        help_text="not needed when the entry comes from a referral or a service received",
+    )
     amount = serializers.CharField(max_length=40)
     currency = serializers.CharField(max_length=10)
     entry_date = serializers.DateField()
     against = serializers.UUIDField(required=False, allow_null=True)
     referral_reference = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    referral_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="the case's referral this commitment is for"
+    )
+    service_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="the service received this spending pays"
+    )
 
 
 class FinanceEntryOutSerializer(serializers.Serializer):
@@ -950,6 +993,8 @@ class FinanceEntryOutSerializer(serializers.Serializer):
     amount_budget = serializers.DecimalField(max_digits=18, decimal_places=2)
     against = serializers.UUIDField(source="against_id", allow_null=True)
     entry_date = serializers.DateField()
+    referral_id = serializers.UUIDField(allow_null=True)
+    service_id = serializers.UUIDField(allow_null=True)
     level = serializers.CharField(help_text="the budget's alert level after this entry")
 
 
@@ -971,13 +1016,15 @@ def budget_entries(request, pk):
         data=services.EntryInput(
             kind=d["kind"],
             case_reference=d["case_reference"],
-            support=d["support"],
+            support=d.get("support", ""),
             amount=d["amount"],
             currency=d["currency"].upper(),
             entry_date=d["entry_date"],
             against_id=d.get("against"),
             referral_reference=d.get("referral_reference", ""),
             rate=s.rate_input(),
+            referral_id=d.get("referral_id"),
+            service_id=d.get("service_id"),
         ),
         request=request,
     )
@@ -996,6 +1043,8 @@ def budget_entries(request, pk):
                     "amount_budget",
                     "against_id",
                     "entry_date",
+                    "referral_id",
+                    "service_id",
                 )
             },
             "level": selectors.budget_status(allocation).level.value,

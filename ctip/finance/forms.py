@@ -250,7 +250,9 @@ class AllocationForm(forms.Form):
 class EntryForm(RateFields):
     kind = forms.ChoiceField(label=_("Kind"), choices=EntryKind.choices)
     case_reference = forms.CharField(label=_("Case reference"), max_length=40)
-    support = forms.ChoiceField(label=_("Support"), choices=SupportType.choices)
+    support = forms.ChoiceField(
+        label=_("Support"), choices=[("", "—"), *SupportType.choices], required=False
+    )
     amount = amount_field()
     currency = currency_field()
     entry_date = forms.DateField(label=_("Date"), widget=DATE)
@@ -258,6 +260,8 @@ class EntryForm(RateFields):
     referral_reference = forms.CharField(
         label=_("Referral reference"), max_length=40, required=False
     )
+    referral_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    service_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     field_order = [
         "kind",

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
 from ctip.accounts import permissions
-from ctip.finance import core
+from ctip.finance import casework, core
 from ctip.finance.models import (
     BudgetAllocation,
     BudgetEntry,
@@ -25,6 +25,7 @@ from ctip.finance.models import (
     Donor,
     DonorCommitment,
     DonorCoverage,
+    EntryKind,
     Meeting,
 )
 
@@ -220,3 +221,59 @@ def budget_status(allocation: BudgetAllocation) -> core.BudgetStatus:
     return core.budget_status(
         allocation.money(), entries, core.BudgetConfig(allocation.alert_below.normalize())
     )
+
+
+@dataclass(frozen=True)
+class CaseBudget:
+    """One case's reintegration support in a year's budget: what was committed and spent
+    (from the entries), and its referrals and services received that no entry covers yet."""
+
+    totals: core.CaseTotals
+    overspent: bool  # more spent than was ever committed for it
+
+
+@dataclass(frozen=True)
+class CaseSupport:
+    """The year's referrals and services received of this country's cases, against the
+    budget: what is not yet budgeted (a referral with no commitment, a service received
+    with no spending)."""
+
+    cases: list[CaseBudget]
+    unbudgeted_referrals: list[casework.SupportRecord]
+    unpaid_services: list[casework.SupportRecord]
+
+
+def case_support(allocation: BudgetAllocation, status: core.BudgetStatus) -> CaseSupport:
+    entries = list(allocation.entries.all())
+    committed_referrals = {
+        e.referral_id for e in entries if e.kind == EntryKind.COMMITMENT and e.referral_id
+    }
+    paid_services = {e.service_id for e in entries if e.service_id}
+    year = casework.records_of_year(allocation.country, allocation.year)
+    return CaseSupport(
+        cases=[
+            CaseBudget(c, c.committed.amount > 0 and c.spent.amount > c.committed.amount)
+            for c in status.cases
+        ],
+        unbudgeted_referrals=[
+            r for r in year if r.source == "referral" and r.id not in committed_referrals
+        ],
+        unpaid_services=[r for r in year if r.source == "service" and r.id not in paid_services],
+    )
+
+
+def case_records(allocation: BudgetAllocation, reference: str):
+    """A case's referrals and services received, each with what the budget holds for it;
+    None if there is no such open case of the budget's country."""
+    records = casework.records_of_case(reference.strip().upper(), allocation.country)
+    if records is None:
+        return None
+    entries = [e for e in allocation.entries.all() if e.case_reference == reference.upper()]
+    out = []
+    for r in records:
+        if r.source == "referral":
+            mine = [e for e in entries if e.referral_id == r.id and e.kind == EntryKind.COMMITMENT]
+        else:
+            mine = [e for e in entries if e.service_id == r.id]
+        out.append((r, mine))
+    return out

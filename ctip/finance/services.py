@@ -19,7 +19,7 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Country
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
-from ctip.finance import core
+from ctip.finance import casework, core
 from ctip.finance.messages import MESSAGES
 from ctip.finance.models import (
     BudgetAllocation,
@@ -34,6 +34,7 @@ from ctip.finance.models import (
     EntryKind,
     Meeting,
     ProgrammeItem,
+    SupportType,
     WrittenException,
 )
 
@@ -936,6 +937,10 @@ class EntryInput:
     against_id: object = None
     referral_reference: str = ""
     rate: RateInput = RateInput()
+    # The source in the cases app: a referral (for a commitment, or a spending on it) or a
+    # service received (for a spending). The support then comes from it.
+    referral_id: object = None
+    service_id: object = None
 
 
 @transaction.atomic
@@ -958,6 +963,26 @@ def budget_entry_add(
     amount = errors.attempt(core.parse_amount, data.amount, currency) if currency else None
     rate = _rate(errors, data.rate, currency.value if currency else "", allocation.currency)
     reference = data.case_reference.strip().upper()
+    support, referral, service, referral_of_service = data.support, None, None, None
+    if data.referral_id:
+        referral = casework.record("referral", data.referral_id, reference, allocation.country)
+        if referral is None:
+            errors.add_message("referral_id", _("Choose a referral of this case."), "source")
+        else:
+            support = referral.support
+    if data.service_id:
+        service = casework.record("service", data.service_id, reference, allocation.country)
+        if service is None:
+            errors.add_message("service_id", _("Choose a service this case received."), "source")
+        elif data.kind != EntryKind.SPENDING:
+            errors.add_message(
+                "kind", _("A service received is paid: record a spending."), "source"
+            )
+        else:
+            support = service.support
+            referral_of_service = service.referral_id
+    if support not in SupportType.values:
+        errors.add_message("support", _("Choose the kind of support."), "support")
     against = None
     if data.against_id:
         against = allocation.entries.filter(
@@ -965,14 +990,27 @@ def budget_entry_add(
         ).first()
         if against is None or data.kind != EntryKind.SPENDING:
             errors.add("against", "unknown_commitment")
+    elif data.kind == EntryKind.SPENDING and (referral or service):
+        # Paying for what was referred: against the commitment made for that referral.
+        source = referral.id if referral else referral_of_service
+        if source is not None:
+            against = (
+                allocation.entries.filter(
+                    kind=EntryKind.COMMITMENT, case_reference=reference, referral_id=source
+                )
+                .order_by("entry_date", "created_at")
+                .first()
+            )
     errors.raise_if_any()
     in_budget = core.convert(core.Money(amount, currency), core.Currency(allocation.currency), rate)
     entry = BudgetEntry(
         allocation=allocation,
         kind=data.kind,
         case_reference=reference,
-        support=data.support,
+        support=support,
         referral_reference=data.referral_reference.strip().upper(),
+        referral_id=referral.id if referral else (service.referral_id if service else None),
+        service_id=service.id if service else None,
         against=against,
         entry_date=data.entry_date,
         amount=amount,
@@ -992,6 +1030,7 @@ def budget_entry_add(
             "kind": entry.kind,
             "case": entry.case_reference,
             "support": entry.support,
+            "source": "service" if service else "referral" if referral else "",
             "amount": str(entry.amount_budget),
             "currency": allocation.currency,
         },

@@ -726,16 +726,23 @@ def budget_list(request):
 
 def _budget_page(request, allocation, form=None, status=200):
     commitments = [e for e in allocation.entries.all() if e.kind == EntryKind.COMMITMENT]
+    budget = selectors.budget_status(allocation)
+    case_query = (request.GET.get("case") or "").strip().upper()[:40]
     return render(
         request,
         "finance/budget_detail.html",
         {
             "allocation": allocation,
-            "status": selectors.budget_status(allocation),
+            "status": budget,
+            "support": selectors.case_support(allocation, budget),
+            "case_query": case_query,
+            "case_records": selectors.case_records(allocation, case_query) if case_query else None,
             "entries": list(allocation.entries.all()),
             "form": form
             or forms.EntryForm(commitments=commitments, initial={"currency": allocation.currency}),
-            "can_change": _can(request, CHANGE),
+            "can_change": _can(request, CHANGE) and selectors.may_change(request.user, allocation),
+            "today": timezone.localdate(),
+            "currencies": forms.Currency.choices,
         },
         status=status,
     )
@@ -769,6 +776,8 @@ def budget_entry_add(request, pk):
                     against_id=cd["against"] or None,
                     referral_reference=cd["referral_reference"],
                     rate=_rate(cd),
+                    referral_id=cd["referral_id"],
+                    service_id=cd["service_id"],
                 ),
                 request=request,
             )
