@@ -44,3 +44,11 @@ class CasesConfig(AppConfig):
         from ctip.cases.consent import exchange_consent_checker
 
         set_consent_checker(exchange_consent_checker)
+
+        # The repatriation flow's message types (issue 8), and its awaited steps in the
+        # deadline reminders.
+        from ctip.cases import repatriation, services
+
+        repatriation.register_types()
+        if repatriation.due_repatriation_steps not in services.DUE_SOURCES:
+            services.DUE_SOURCES.append(repatriation.due_repatriation_steps)

@@ -357,6 +357,7 @@ class EventKind(models.TextChoices):
     TRANSFER_PROPOSED = "transfer_proposed", _("Transfer to another agency proposed")
     TRANSFER_DECIDED = "transfer_decided", _("Transfer to another agency decided")
     REMINDER = "reminder", _("Deadline reminder sent")
+    REPATRIATION = "repatriation", _("Repatriation message")
 
 
 class CaseEvent(models.Model):
@@ -740,3 +741,87 @@ class StageReminder(models.Model):
 
     def __str__(self) -> str:
         return f"reminder {self.pk}"
+
+
+# --- Repatriation across the border (issue 8) ---------------------------------------------
+
+
+class RepatriationSide(models.TextChoices):
+    HOST = "host", _("Country where the person was found")
+    HOME = "home", _("Country of nationality")
+
+
+class RepatriationStatus(models.TextChoices):
+    ACTIVE = "active", _("Under way")
+    STOPPED = "stopped", _("Stopped")
+    COMPLETED = "completed", _("Completed")
+
+
+class Repatriation(models.Model):
+    """One side of a repatriation: each node has its own case, linked by ``shared_ref`` (the
+    reference of the case in the country where the person was found). What happened is in
+    the steps; ``waiting_on``/``due_at`` say whose turn it is and until when."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="repatriation")
+    shared_ref = models.CharField(_("shared case reference"), max_length=24, unique=True)
+    side = models.CharField(max_length=4, choices=RepatriationSide.choices)
+    peer = models.CharField(max_length=2)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RepatriationStatus.choices, default="active"
+    )
+    stop_reason = models.CharField(max_length=40, blank=True)
+    last_step = models.CharField(max_length=40, blank=True)
+    steps_done = models.JSONField(default=list, blank=True)
+    waiting_on = models.CharField(_("waiting on"), max_length=2, blank=True)
+    awaited_step = models.CharField(max_length=40, blank=True)
+    since = models.DateTimeField(_("since"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    focal_person = models.ForeignKey(
+        "directory.FocalPerson",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["due_at"]
+        indexes = [models.Index(fields=["status", "waiting_on", "due_at"])]
+
+    def __str__(self) -> str:
+        return self.shared_ref
+
+    def is_overdue(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == "active" and self.due_at is not None and self.due_at < now
+
+    def elapsed_days(self, now=None) -> int:
+        return ((now or timezone.now()) - self.since).days
+
+
+class StepDirection(models.TextChoices):
+    SENT = "sent", _("Sent")
+    RECEIVED = "received", _("Received")
+
+
+class RepatriationStep(CaseRecord):
+    """One message of the flow as this node sent or received it. The body is encrypted under
+    the case key; its digest lets both sides show they hold the same record."""
+
+    PII_FIELDS = ("body",)
+
+    repatriation = models.ForeignKey(Repatriation, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(max_length=40)
+    direction = models.CharField(max_length=10, choices=StepDirection.choices)
+    msg_id = models.CharField(max_length=64, blank=True)
+    body = EncryptedTextField(_("message"))
+    body_sha256 = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at"]

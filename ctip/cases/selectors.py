@@ -19,6 +19,7 @@ from ctip.cases.models import (
     CaseTransfer,
     Person,
     Referral,
+    Repatriation,
     Screening,
     StageReminder,
     TransferStatus,
@@ -240,3 +241,23 @@ def my_reminders(*, user) -> QuerySet[StageReminder]:
         .select_related("case")
         .order_by("-sent_at")
     )
+
+
+# --- Repatriation ----------------------------------------------------------------------------
+
+
+def repatriation_board(
+    *, user, overdue: bool = False, waiting_on: str = "", focal: str = ""
+) -> QuerySet[Repatriation]:
+    """Repatriations of the cases the user may see: whose turn, since when, until when.
+    ``focal``: the username of the case's focal person / caseworker in charge."""
+    qs = Repatriation.objects.filter(case__in=_cases(user).values("pk")).select_related(
+        "case", "case__assigned_to", "case__owner_agency", "focal_person"
+    )
+    if overdue:
+        qs = qs.filter(status="active", due_at__lt=timezone.now())
+    if waiting_on in ("KH", "CN"):
+        qs = qs.filter(waiting_on=waiting_on)
+    if focal:
+        qs = qs.filter(case__assigned_to__username=focal)
+    return qs.order_by("due_at")

@@ -744,6 +744,12 @@ def consent_withdraw(*, user, consent: Consent, reason: str = "", request=None) 
     consent.full_clean()
     consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
     _event(consent.case, user, EventKind.CONSENT_WITHDRAWN, consent=str(consent.pk))
+    from ctip.cases.repatriation import withdrawal_notify
+
+    rep = getattr(consent.case, "repatriation", None)
+    if rep is not None and consent.recipient_country == rep.peer:
+        # The repatriation stops and the other node is told, without personal data (DP-8).
+        withdrawal_notify(user=user, case=consent.case, purposes=[consent.purpose], request=request)
     audit_record(
         actor=user,
         action=Action.UPDATE,

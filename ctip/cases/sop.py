@@ -9,7 +9,7 @@ case may leave it (``screening``, ``referral``, ``service``, ``note``, ``consent
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +47,8 @@ class Sop:
     tracks: dict[str, tuple[str, ...]]
     stages: dict[str, StageRule]
     source: str
+    # Repatriation steps: name -> (who acts: "host" | "home", deadline in days).
+    repatriation: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def next_stage(self, track: str, stage: str) -> str | None:
         order = self.tracks[track]
@@ -117,4 +119,10 @@ def parse_sop(raw: dict, source: str = "sop") -> Sop:
                 raise fail(f"stage {stage}: consent needs a known purpose and data categories")
             consent = ConsentRule(purpose, categories)
         stages[stage] = StageRule(stage, days, actors, requires, consent)
-    return Sop(str(raw.get("version", "unversioned")), tracks, stages, source)
+    steps = {}
+    for name, spec in (raw.get("repatriation") or {}).get("steps", {}).items():
+        days = spec.get("deadline_days") if isinstance(spec, dict) else None
+        if spec.get("by") not in ("host", "home") or not isinstance(days, int) or days < 1:
+            raise fail(f"repatriation step {name}: needs by (host|home) and deadline_days >= 1")
+        steps[name] = (spec["by"], days)
+    return Sop(str(raw.get("version", "unversioned")), tracks, stages, source, steps)
