@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -14,6 +16,7 @@ from ctip.accounts.models import Role
 from ctip.accounts.permissions import public, signed_in
 from ctip.audit.models import AuditEvent
 from ctip.core.areas import AREAS_BY_SLUG, area_url_name
+from ctip.core.cards import Card, cards_for
 
 
 @signed_in
@@ -24,18 +27,19 @@ def home(request):
         # The NCCT secretariat works from the Plan of Action dashboard.
         return redirect("plan:index")
     cards = []
-    if permissions.can(user, "person", permissions.VIEW):
-        from ctip.cases.selectors import person_list
-
-        cards.append({"kind": "persons", "count": person_list(user=user).count()})
     if permissions.can(user, "audit", permissions.VIEW):
-        cards.append({"kind": "audit", "count": AuditEvent.objects.count()})
+        cards.append(
+            Card(
+                _("entries in the audit log"),
+                AuditEvent.objects.count(),
+                reverse("audit:event_list"),
+            )
+        )
     if permissions.can(user, "user", permissions.VIEW):
         from ctip.accounts.models import User
 
-        cards.append({"kind": "users", "count": User.objects.filter(is_active=True).count()})
-    if permissions.can(user, "statistics", permissions.VIEW):
-        cards.append({"kind": "statistics"})
+        cards.append(Card(_("active user accounts"), User.objects.filter(is_active=True).count()))
+    cards = cards_for(user) + cards
     return render(
         request,
         "core/home.html",
