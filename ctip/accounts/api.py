@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Agency
-from ctip.core.api import ErrorSerializer
+from ctip.core.api import ErrorSerializer, paginated
 
 AUTH_ERRORS = {401: OpenApiResponse(ErrorSerializer), 403: OpenApiResponse(ErrorSerializer)}
 
@@ -51,6 +51,7 @@ me.ctip_permission = ("signed_in", None)
 @extend_schema(
     operation_id="agencies_list", responses={200: AgencySerializer(many=True), **AUTH_ERRORS}
 )
+@paginated
 @api_view(["GET"])
 def agency_list(request):
     # Agencies are the public structure of both governments' response: any signed-in user.

@@ -8,7 +8,7 @@ from rest_framework.pagination import LimitOffsetPagination
 
 from ctip.accounts import permissions
 from ctip.audit.views import AuditFilterForm, filter_events
-from ctip.core.api import ErrorSerializer
+from ctip.core.api import ErrorSerializer, paginated
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -39,6 +39,7 @@ class AuditEventSerializer(serializers.Serializer):
         404: OpenApiResponse(ErrorSerializer),
     },
 )
+@paginated
 @api_view(["GET"])
 def event_list(request):
     permissions.require(request.user, "audit", permissions.VIEW, request=request)

@@ -91,3 +91,13 @@ def not_found(request, exception=None):
             status=404,
         )
     return page_not_found(request, exception)
+
+
+def paginated(view):
+    """Mark a function API view whose GET answers one LimitOffsetPagination page, so the
+    schema says so (``count``, ``next``, ``previous``, ``results``; ``limit`` and
+    ``offset`` parameters). Put it between ``@extend_schema`` and ``@api_view``."""
+    from rest_framework.pagination import LimitOffsetPagination
+
+    view.cls.pagination_class = LimitOffsetPagination
+    return view

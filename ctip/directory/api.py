@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Agency
-from ctip.core.api import ErrorSerializer
+from ctip.core.api import ErrorSerializer, paginated
 from ctip.directory import selectors, services
 from ctip.directory.codes import LANGUAGES
 from ctip.directory.models import (
@@ -244,6 +244,7 @@ LIST_PARAMS = [
     request=ServiceInSerializer,
     responses={201: ServiceOutSerializer, **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def service_collection(request):
     if request.method == "POST":
@@ -387,6 +388,7 @@ def _plain(data: dict) -> dict:
     request=FocalPersonInSerializer,
     responses={201: FocalPersonOutSerializer, **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def focal_person_collection(request):
     if request.method == "POST":

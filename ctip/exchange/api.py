@@ -13,7 +13,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
-from ctip.core.api import ErrorSerializer
+from ctip.core.api import ErrorSerializer, paginated
 from ctip.exchange import selectors
 from ctip.exchange.models import OutboxStatus
 
@@ -79,6 +79,7 @@ class OutboxOutSerializer(serializers.Serializer):
     parameters=[OutboxQuerySerializer],
     responses={200: OutboxOutSerializer(many=True), **ERRORS},
 )
+@paginated
 @api_view(["GET"])
 def outbox_list(request):
     permissions.require(request.user, "exchange", permissions.VIEW, request=request)
@@ -115,6 +116,7 @@ class InboxOutSerializer(serializers.Serializer):
     parameters=[InboxQuerySerializer],
     responses={200: InboxOutSerializer(many=True), **ERRORS},
 )
+@paginated
 @api_view(["GET"])
 def inbox_list(request):
     permissions.require(request.user, "exchange", permissions.VIEW, request=request)

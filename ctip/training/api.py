@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from ctip.accounts import permissions
 from ctip.accounts.models import Country, User
 from ctip.audit.services import audit_view
-from ctip.core.api import ErrorSerializer
+from ctip.core.api import ErrorSerializer, paginated
 from ctip.training import indicators, selectors, services
 from ctip.training.models import (
     RESOURCE,
@@ -75,6 +75,7 @@ class TrainingOutSerializer(serializers.Serializer):
     parameters=[TrainingListInSerializer],
     responses={200: TrainingOutSerializer(many=True), **ERRORS},
 )
+@paginated
 @api_view(["GET"])
 def trainings(request):
     permissions.require(request.user, RESOURCE, permissions.VIEW, request=request)
@@ -209,6 +210,7 @@ class ParticipantInSerializer(serializers.Serializer):
     request=ParticipantInSerializer,
     responses={201: ParticipantOutSerializer, **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def participants(request, pk):
     user = request.user
