@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -84,6 +85,16 @@ def needs_two_factor(user) -> bool:
     return bool(roles_of(user) & TWO_FACTOR_ROLES)
 
 
+WELL_FORMED_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def loggable_id(value: object) -> str:
+    """An id the client sent, fit for the audit log: kept when it looks like an id, else
+    "(malformed)" (it may be anything: a NUL byte, a megabyte, or a person's name)."""
+    text = "" if value is None else str(value)
+    return text if not text or WELL_FORMED_ID.fullmatch(text) else "(malformed)"
+
+
 def deny(user, resource: str, action: str, object_id: object = None, request=None) -> NotFound:
     """Log the denial as a security event and return the exception to raise."""
     from ctip.audit.services import audit_security_event
@@ -92,7 +103,7 @@ def deny(user, resource: str, action: str, object_id: object = None, request=Non
         actor=user if getattr(user, "is_authenticated", False) else None,
         event="access_denied",
         object_type=resource,
-        object_id=str(object_id or ""),
+        object_id=loggable_id(object_id),
         details={"action": action},
         request=request,
     )

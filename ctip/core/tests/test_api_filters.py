@@ -34,3 +34,12 @@ def test_a_malformed_id_in_an_api_path_gets_the_api_error_shape(caseworker_a, cl
     assert answer.json()["error"]["code"] == "not_found"
     page = client_of(caseworker_a).get("/persons/not-a-uuid/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_a_denied_malformed_id_is_logged_as_malformed(caseworker_a, client_of):
+    from ctip.audit.models import AuditEvent
+
+    client_of(caseworker_a).get("/api/v1/screenings", {"person": "Canarysokha\x00 Zqxv"})
+    event = AuditEvent.objects.filter(details__event="access_denied").latest("pk")
+    assert event.object_id == "(malformed)"
