@@ -9,9 +9,10 @@ Pipeline (every step a pure function, no Django):
    nationality.
 2. :func:`candidate_pairs` (blocking) puts records into blocks by several keys and compares
    only records sharing a block: two name parts; one name part and the exact birth date;
-   the value of an extra field. Blocks larger than ``max_block_size`` are skipped (and
-   counted): such a key is too common to say anything, and another rule still catches true
-   pairs. Cost grows with the number of records times the block sizes, not with its square.
+   the exact birth date alone; the value of an identifier-like extra field. Blocks larger
+   than ``max_block_size`` are skipped (and counted): such a key is too common to say
+   anything, and another rule still catches true pairs. Cost grows with the number of
+   records times the block sizes, not with its square.
 3. :func:`compare_pair` gives a comparison vector: one agreement *level* per field (or
    ``None`` when a side lacks the field).
 4. :class:`FellegiSunter` holds m and u probabilities per field and level. :func:`train`
@@ -40,7 +41,7 @@ from .hanzi import ranked_product
 from .latin import khmer_latin_key
 from .names import parse_name
 from .people import PersonRecord
-from .text import dedupe, fold_latin
+from .text import dedupe
 
 __all__ = [
     "ComparisonLevel",
@@ -67,9 +68,9 @@ class EngineConfig:
     """Thresholds and limits of a matching run (recorded with each run's results)."""
 
     #: Match probability at or above which a pair is linked into one person.
-    match_probability: float = 0.92
+    match_probability: float = 0.5
     #: Match probability at or above which a pair is offered for human review.
-    review_probability: float = 0.5
+    review_probability: float = 0.1
     #: Blocks with more records than this are skipped (the key is too common).
     max_block_size: int = 400
     #: Name parts per name used for blocking and comparison.
@@ -228,7 +229,9 @@ def _norm_extra(value: str | None) -> str:
     if value is None:
         return ""
     text = " ".join(str(value).split()).lower()
-    return fold_latin(text) if text.isascii() else text
+    if text in ("nan", "none", "null", "-"):
+        return ""
+    return "".join(ch for ch in text if ch.isalnum() or ch == " ").strip()
 
 
 # --- blocking -----------------------------------------------------------------------------
@@ -242,16 +245,28 @@ class BlockingReport:
     pairs: int = 0
 
 
-def _block_keys(f: Features) -> Iterator[str]:
+def _block_keys(f: Features, id_fields: frozenset[str]) -> Iterator[str]:
     for key in f.name_pairs:
         yield "n:" + key
     if f.birth_day:
         for atom in f.atoms:
             yield f"d:{f.birth_day}:{atom}"
-        if f.sex:
-            yield f"ds:{f.birth_day}:{f.sex}"
+        yield f"ds:{f.birth_day}"
     for name, value in f.extra:
-        yield f"x:{name}:{value}"
+        if name in id_fields:
+            yield f"x:{name}:{value}"
+
+
+def identifier_fields(feats: Sequence[Features]) -> frozenset[str]:
+    """Extra fields whose values are nearly unique (a document number, not a province):
+    only those are blocking keys; the others are compared but would make huge blocks."""
+    values: dict[str, set[str]] = defaultdict(set)
+    counts: Counter = Counter()
+    for f in feats:
+        for name, value in f.extra:
+            values[name].add(value)
+            counts[name] += 1
+    return frozenset(n for n in values if len(values[n]) >= 0.5 * counts[n])
 
 
 def candidate_pairs(
@@ -263,8 +278,9 @@ def candidate_pairs(
     config = config or EngineConfig()
     report = report if report is not None else BlockingReport()
     blocks: dict[str, list[int]] = defaultdict(list)
+    id_fields = identifier_fields(feats)
     for i, f in enumerate(feats):
-        for key in _block_keys(f):
+        for key in _block_keys(f, id_fields):
             blocks[key].append(i)
     seen: set[int] = set()
     n = len(feats)
@@ -555,18 +571,73 @@ def estimate_u(
     return {k: _normalise(v) for k, v in counts.items()}
 
 
+def _em(
+    items: list[tuple[tuple[int | None, ...], int]],
+    model: FellegiSunter,
+    *,
+    update: frozenset[str],
+    ignore: frozenset[str] = frozenset(),
+    iterations: int,
+    tolerance: float,
+) -> FellegiSunter:
+    """EM over (vector, count) items: m of the ``update`` fields and a working prior are
+    fitted, u stays fixed; ``ignore`` fields (the one the items were selected on) do not
+    enter the likelihood."""
+    names = model.fields
+    keep = [i for i, n in enumerate(names) if n not in ignore]
+    sub = FellegiSunter(
+        tuple(names[i] for i in keep),
+        {names[i]: model.m[names[i]] for i in keep},
+        {names[i]: model.u[names[i]] for i in keep},
+        model.prior,
+    )
+    sub_items = [(tuple(v[i] for i in keep), c) for v, c in items]
+    total = sum(c for _, c in sub_items)
+    if not total:
+        return model
+    for _ in range(iterations):
+        m_counts = {k: [0.0] * level_count(k) for k in sub.fields}
+        expected = 0.0
+        for vector, count in sub_items:
+            p = sub.probability(vector) * count
+            expected += p
+            for name, level in zip(sub.fields, vector, strict=True):
+                if level is not None:
+                    m_counts[name][level] += p
+        new_m = {k: (_normalise(m_counts[k]) if k in update else sub.m[k]) for k in sub.fields}
+        new_prior = min(max(expected / total, 1e-6), 1 - 1e-6)
+        delta = abs(new_prior - sub.prior) + max(
+            abs(x - y) for k in sub.fields for x, y in zip(new_m[k], sub.m[k], strict=True)
+        )
+        sub = FellegiSunter(sub.fields, new_m, sub.u, new_prior)
+        if delta < tolerance:
+            break
+    m = dict(model.m)
+    m.update({k: sub.m[k] for k in update if k in sub.m})
+    return FellegiSunter(model.fields, m, model.u, sub.prior)
+
+
+#: Fewest pairs a subset needs before its EM is trusted (else the defaults stay).
+MIN_TRAINING_PAIRS = 30
+
+
 def train(
     vectors: Counter,
     names: Sequence[str],
     u: Mapping[str, list[float]],
     config: EngineConfig | None = None,
+    *,
+    all_pairs: int | None = None,
 ) -> FellegiSunter:
-    """Expectation maximisation of m, u and the share of matches over the blocked pairs.
+    """Fit m probabilities and the share of matches, as Splink does it.
 
-    The classic two-class EM (Winkler), counted over distinct comparison vectors so each
-    iteration costs the number of distinct vectors, not of pairs. u starts from random
-    pairs (``u`` argument) and m from "matches mostly agree"; both are then fitted to the
-    candidate pairs, which are the population whose posterior we want.
+    u comes from random pairs (``u``, fixed). The name's m is fitted on the pairs whose
+    birth dates are equal, ignoring birth; the birth's m on the pairs whose names agree in
+    every part, ignoring the name (a field's m must not be learned from the pairs selected
+    *because* it agrees); the other fields' m on all pairs; the prior last, on all pairs
+    with every m and u fixed: the share of matches among *all* ``all_pairs`` pairs of
+    records (pairs not blocked count as non-matches), because u describes random pairs.
+    Each EM counts distinct vectors, so it costs their number, not the number of pairs.
     """
     config = config or EngineConfig()
     names = tuple(names)
@@ -579,31 +650,32 @@ def train(
     if not vectors:
         return model
     items = list(vectors.items())
-    total = sum(vectors.values())
-    for _ in range(config.em_iterations):
-        m_counts = {k: [0.0] * level_count(k) for k in names}
-        u_counts = {k: [0.0] * level_count(k) for k in names}
-        expected_matches = 0.0
-        for vector, count in items:
-            p = model.probability(vector)
-            pm, pu = p * count, (1.0 - p) * count
-            expected_matches += pm
-            for name, level in zip(names, vector, strict=True):
-                if level is not None:
-                    m_counts[name][level] += pm
-                    u_counts[name][level] += pu
-        new_prior = min(max(expected_matches / total, 1e-6), 1 - 1e-6)
-        new_m = {k: _normalise(v) for k, v in m_counts.items()}
-        new_u = {k: _normalise(v) for k, v in u_counts.items()}
-        delta = abs(new_prior - model.prior) + max(
-            abs(x - y)
-            for k in names
-            for x, y in zip(new_m[k] + new_u[k], model.m[k] + model.u[k], strict=True)
+    run = {"iterations": config.em_iterations, "tolerance": config.em_tolerance}
+    i_name, i_birth = names.index("name"), names.index("birth")
+    same_birth = [(v, c) for v, c in items if v[i_birth] == len(BIRTH_LEVELS) - 1]
+    same_name = [(v, c) for v, c in items if v[i_name] == len(NAME_LEVELS) - 1]
+    if sum(c for _, c in same_birth) >= MIN_TRAINING_PAIRS:
+        model = _em(
+            same_birth, model, update=frozenset({"name"}), ignore=frozenset({"birth"}), **run
         )
-        model = FellegiSunter(names, new_m, new_u, new_prior)
-        if delta < config.em_tolerance:
+    if sum(c for _, c in same_name) >= MIN_TRAINING_PAIRS:
+        model = _em(
+            same_name, model, update=frozenset({"birth"}), ignore=frozenset({"name"}), **run
+        )
+    others = frozenset(names) - {"name", "birth"}
+    model = _em(items, model, update=others, **run)
+    blocked = sum(vectors.values())
+    total = max(all_pairs or blocked, blocked)
+    prior = min(0.1, blocked / total)
+    for _ in range(config.em_iterations):
+        fitted = FellegiSunter(names, model.m, model.u, prior)
+        expected = sum(fitted.probability(v) * c for v, c in items)
+        new_prior = min(max(expected / total, 1e-9), 1 - 1e-6)
+        if abs(new_prior - prior) < prior * 1e-4:
+            prior = new_prior
             break
-    return model
+        prior = new_prior
+    return FellegiSunter(names, model.m, model.u, prior)
 
 
 # --- clustering ---------------------------------------------------------------------------
@@ -701,7 +773,8 @@ def match_records(
         progress("compare", len(vectors), len(pairs))
     if model is None:
         u = estimate_u(feats, names, config)
-        model = train(Counter(vectors), names, u, config)
+        n = len(feats)
+        model = train(Counter(vectors), names, u, config, all_pairs=n * (n - 1) // 2)
     progress("train", 1, 1)
     prob_cache: dict[tuple[int | None, ...], float] = {}
     scored: list[ScoredPair] = []

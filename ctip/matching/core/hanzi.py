@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from pypinyin import Style, lazy_pinyin, pinyin
 from pypinyin.contrib.tone_convert import to_normal
@@ -437,7 +437,19 @@ def _pinyin_syllables() -> frozenset[str]:
     return frozenset(s for s in syllables if s.isalpha())
 
 
+@lru_cache(maxsize=262144)
+def _segment(word: str) -> tuple[str, ...] | None:
+    found = _segment_uncached(word)
+    return None if found is None else tuple(found)
+
+
 def segment_pinyin(word: str) -> list[str] | None:
+    """Split a lower-case Latin word into the fewest pinyin syllables, or None if impossible."""
+    found = _segment(word)
+    return None if found is None else list(found)
+
+
+def _segment_uncached(word: str) -> list[str] | None:
     """Split a lower-case Latin word into the fewest pinyin syllables, or None if impossible."""
     valid = _pinyin_syllables()
     best: list[list[str] | None] = [None] * (len(word) + 1)

@@ -36,6 +36,7 @@ Rules, applied in this order and repeated until nothing changes (so the key is s
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .text import fold_latin
 
@@ -103,6 +104,7 @@ def _one_pass(key: str) -> str:
     return key
 
 
+@lru_cache(maxsize=262144)
 def khmer_latin_key(name: str) -> str:
     """Phonetic key of one name part written in Latin letters (see the module rules).
 

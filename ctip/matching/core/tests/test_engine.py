@@ -49,7 +49,7 @@ def pair_scores(rows: list[dict], clusters: dict[str, str]) -> tuple[float, floa
 
 @pytest.fixture(scope="module")
 def cross():
-    rows = synth.cross_script(120, seed=3)
+    rows = synth.cross_script(400, seed=9)
     data = read_text(to_csv(rows), today=TODAY)
     return rows, data, match_records(data.records)
 
@@ -57,7 +57,7 @@ def cross():
 def test_clusters_match_the_golden_file(cross):
     rows, data, result = cross
     got = "".join(f"{r['record_id']},{result.clusters[r['record_id']]}\n" for r in rows)
-    path = GOLDEN / "cross_script_120.csv"
+    path = GOLDEN / "cross_script_400.csv"
     if os.environ.get("CTIP_UPDATE_GOLDEN"):
         path.write_text(got, encoding="utf-8")
     assert got == path.read_text(encoding="utf-8")
@@ -69,7 +69,7 @@ def test_cross_script_quality_floor(cross):
     # Floors of this set as measured (bench/matching.py reports the full set): a drop here
     # is a regression even if the golden file is regenerated.
     assert precision >= 0.7
-    assert recall >= 0.4
+    assert recall >= 0.45
 
 
 def test_the_same_woman_in_three_scripts_is_one_person():
