@@ -18,13 +18,14 @@ from rest_framework.response import Response
 from ctip.accounts import permissions
 from ctip.accounts.models import Country
 from ctip.core.api import ErrorSerializer
-from ctip.finance import core, selectors, services, statements
+from ctip.finance import core, selectors, services, sources, statements
 from ctip.finance.models import (
     Category,
     Currency,
     DonorKind,
     EntryKind,
     MeetingKind,
+    MeetingSource,
     MemberRole,
     SupportType,
 )
@@ -144,6 +145,71 @@ def meetings(request):
 
 
 meetings.ctip_permission = (R, VIEW)
+
+
+class FinanceSourceOutSerializer(serializers.Serializer):
+    source_type = serializers.ChoiceField(choices=MeetingSource.choices)
+    source_id = serializers.CharField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    host_country = serializers.CharField()
+    place = serializers.CharField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    parties = serializers.ListField(child=serializers.CharField())
+    meeting = serializers.UUIDField(allow_null=True, help_text="the finance meeting taken from it")
+
+
+class FinanceSourceInSerializer(serializers.Serializer):
+    source_type = serializers.ChoiceField(choices=MeetingSource.choices)
+    source_id = serializers.CharField(max_length=64)
+    reporting_currency = serializers.CharField(max_length=10, default="USD")
+
+
+@extend_schema(
+    operation_id="finance_sources_list",
+    description="Trainings and law-enforcement meetings a finance meeting can be taken from.",
+    responses={200: FinanceSourceOutSerializer(many=True), **ERRORS},
+)
+@api_view(["GET"])
+def meeting_sources(request):
+    permissions.require(request.user, R, CREATE, request=request)
+    taken = selectors.meetings_by_source()
+    return Response(
+        [
+            {
+                **{f: getattr(m, f) for f in FinanceSourceOutSerializer().fields if f != "meeting"},
+                "parties": sorted(m.parties, key=PARTIES.index),
+                "meeting": getattr(taken.get((m.source_type, m.source_id)), "pk", None),
+            }
+            for m in sources.available(request.user)
+        ]
+    )
+
+
+meeting_sources.ctip_permission = (R, CREATE)
+
+
+@extend_schema(
+    operation_id="finance_meetings_from_source",
+    description="Record a finance meeting taken from a training or a law-enforcement meeting "
+    "(its host, place, dates, Parties, officials and programme). 404 for a source the user "
+    "may not see; 400 if one was already taken from it.",
+    request=FinanceSourceInSerializer,
+    responses={201: FinanceMeetingOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def meeting_from_source(request):
+    permissions.require(request.user, R, CREATE, request=request)
+    s = FinanceSourceInSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    meeting = _call(
+        services.meeting_from_source, user=request.user, request=request, **s.validated_data
+    )
+    return Response(FinanceMeetingOutSerializer(meeting).data, status=201)
+
+
+meeting_from_source.ctip_permission = (R, CREATE)
 
 
 class FinanceMemberOutSerializer(serializers.Serializer):

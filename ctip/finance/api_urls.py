@@ -7,6 +7,12 @@ from ctip.finance import api
 urlpatterns = [
     path("finance/meetings", api.meetings, name="finance_meetings"),
     path("finance/meetings/<uuid:pk>", api.meeting_detail, name="finance_meeting_detail"),
+    path("finance/meeting-sources", api.meeting_sources, name="finance_meeting_sources"),
+    path(
+        "finance/meetings/from-source",
+        api.meeting_from_source,
+        name="finance_meeting_from_source",
+    ),
     path("finance/meetings/<uuid:pk>/cancel", api.meeting_cancel, name="finance_meeting_cancel"),
     path("finance/meetings/<uuid:pk>/delegations", api.delegations, name="finance_delegations"),
     path("finance/delegations/<uuid:pk>", api.delegation_detail, name="finance_delegation_detail"),

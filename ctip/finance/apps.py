@@ -20,3 +20,8 @@ class FinanceConfig(AppConfig):
                 Role.NODE_ADMIN: {p.VIEW},
             },
         )
+
+        from ctip.finance import sources
+
+        # Trainings and law-enforcement meetings can become finance meetings.
+        sources.register_installed()

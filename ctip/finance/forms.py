@@ -16,6 +16,7 @@ from ctip.finance.models import (
     DonorKind,
     EntryKind,
     MeetingKind,
+    MeetingSource,
     MemberRole,
     SupportType,
     plan_activity_validator,
@@ -323,3 +324,9 @@ def cost_initial(item) -> dict:
 
 def meeting_initial(meeting) -> dict:
     return {f: getattr(meeting, f) for f in MeetingForm.base_fields}
+
+
+class SourceForm(forms.Form):
+    source_type = forms.ChoiceField(choices=MeetingSource.choices, widget=forms.HiddenInput)
+    source_id = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    reporting_currency = currency_field(_("Reporting currency"))

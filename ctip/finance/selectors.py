@@ -84,6 +84,16 @@ def meeting_list(*, user, year: int | None = None) -> QuerySet[Meeting]:
     return qs
 
 
+def meetings_by_source() -> dict[tuple[str, str], Meeting]:
+    """Finance meetings taken from another app's meeting, by (source type, source id)."""
+    return {
+        (m.source_type, m.source_id): m
+        for m in Meeting.objects.exclude(source_type="").only(
+            "id", "title", "source_type", "source_id", "starts_on"
+        )
+    }
+
+
 def meeting_years(*, user) -> list[int]:
     dates = _viewable(user, Meeting.objects.all()).dates("starts_on", "year", order="DESC")
     return [d.year for d in dates]

@@ -19,7 +19,7 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Country
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
-from ctip.finance import casework, core
+from ctip.finance import casework, core, sources
 from ctip.finance.messages import MESSAGES
 from ctip.finance.models import (
     BudgetAllocation,
@@ -190,7 +190,7 @@ class MeetingInput:
 
 
 @transaction.atomic
-def meeting_create(*, user, data: MeetingInput, request=None) -> Meeting:
+def meeting_create(*, user, data: MeetingInput, source=None, request=None) -> Meeting:
     permissions.require(user, RESOURCE, permissions.CREATE, request=request)
     errors = Errors()
     currency = errors.attempt(
@@ -205,6 +205,8 @@ def meeting_create(*, user, data: MeetingInput, request=None) -> Meeting:
             "plan_activity": data.plan_activity.strip().upper(),
         },
         created_by=user,
+        source_type=source[0] if source else "",
+        source_id=source[1] if source else "",
     )
     return _save(
         meeting,
@@ -215,6 +217,7 @@ def meeting_create(*, user, data: MeetingInput, request=None) -> Meeting:
             "host": meeting.host_country,
             "plan_activity": meeting.plan_activity,
             "ruleset": meeting.ruleset,
+            "source": f"{meeting.source_type}:{meeting.source_id}" if source else "",
         },
     )
 
@@ -331,6 +334,54 @@ def meeting_delete(*, user, meeting: Meeting, request=None) -> None:
         "programme": meeting.programme.count(),
     }
     _delete(meeting, user=user, request=request, details=details)
+
+
+@transaction.atomic
+def meeting_from_source(
+    *, user, source_type: str, source_id: str, reporting_currency: str = "USD", request=None
+) -> Meeting:
+    """A finance meeting taken from a training or a law-enforcement meeting: its title,
+    host, place, dates, a delegation for every Party present (with the officials the source
+    names) and its programme, recorded through the same services as by hand."""
+    permissions.require(user, RESOURCE, permissions.CREATE, request=request)
+    source = sources.load(user, source_type, source_id)
+    if source is None:
+        raise permissions.deny(user, RESOURCE, permissions.CREATE, source_id, request=request)
+    taken = Meeting.objects.filter(source_type=source.source_type, source_id=source.source_id)
+    if taken.exists():
+        raise ValidationError(_("A finance meeting was already taken from it."))
+    meeting = meeting_create(
+        user=user,
+        data=MeetingInput(
+            title=source.title[:200],
+            kind=source.kind,
+            host_country=source.host_country,
+            place=source.place[:200],
+            starts_on=source.starts_on,
+            ends_on=source.ends_on,
+            reporting_currency=reporting_currency,
+        ),
+        source=(source.source_type, source.source_id),
+        request=request,
+    )
+    for country in sorted(source.parties, key=["KH", "CN"].index):
+        delegation = delegation_add(user=user, meeting=meeting, country=country, request=request)
+        for member in source.members.get(country, ()):
+            member_add(
+                user=user,
+                delegation=delegation,
+                data=MemberInput(
+                    name=member.name[:200],
+                    user_id=member.user_id,
+                    organisation=member.organisation[:200],
+                    role=member.role,
+                ),
+                request=request,
+            )
+    for day, title in source.programme:
+        if source.starts_on <= day <= source.ends_on:
+            programme_item_add(user=user, meeting=meeting, day=day, title=title, request=request)
+    return meeting
 
 
 def _delete(obj, *, user, details: dict, request=None) -> None:

@@ -8,6 +8,7 @@ app_name = "finance"
 urlpatterns = [
     path("", views.index, name="index"),
     path("meetings/new/", views.meeting_create, name="meeting_create"),
+    path("meetings/from/", views.meeting_from_source, name="meeting_from_source"),
     path("meetings/<uuid:pk>/", views.meeting_detail, name="meeting_detail"),
     path("meetings/<uuid:pk>/delegations/", views.delegation_add, name="delegation_add"),
     path("meetings/<uuid:pk>/programme/", views.programme_add, name="programme_add"),

@@ -20,7 +20,7 @@ from ctip.accounts.models import Country
 from ctip.accounts.permissions import permission
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record, audit_view
-from ctip.finance import core, forms, selectors, services, statements
+from ctip.finance import core, forms, selectors, services, sources, statements
 from ctip.finance.models import EntryKind
 
 R = "finance"
@@ -83,6 +83,36 @@ def meeting_create(request):
             return redirect("finance:meeting_detail", pk=meeting.pk)
     return render(
         request, "finance/meeting_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@permission(R, CREATE)
+@require_http_methods(["GET", "POST"])
+def meeting_from_source(request):
+    """Take a finance meeting from a training or a law-enforcement meeting."""
+    form = forms.SourceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        try:
+            meeting = services.meeting_from_source(
+                user=request.user,
+                source_type=cd["source_type"],
+                source_id=cd["source_id"],
+                reporting_currency=cd["reporting_currency"],
+                request=request,
+            )
+        except ValidationError as error:
+            forms.apply_errors(form, error)
+        else:
+            messages.success(request, _("Meeting recorded."))
+            return redirect("finance:meeting_detail", pk=meeting.pk)
+    taken = selectors.meetings_by_source()
+    rows = [(m, taken.get((m.source_type, m.source_id))) for m in sources.available(request.user)]
+    return render(
+        request,
+        "finance/source_list.html",
+        {"rows": rows, "form": form, "currencies": forms.Currency.choices},
+        status=400 if form.errors else 200,
     )
 
 
