@@ -28,6 +28,28 @@ FIELD_NAMES = {
     "nationality": gettext_lazy("Nationality"),
 }
 
+# The engine's level labels (ctip/matching/core/engine.py), translated for display.
+LEVEL_TEXT = {
+    "no name part in common": gettext_lazy("no name part in common"),
+    "one name part in common": gettext_lazy("one name part in common"),
+    "all but one part agree, the other is a close spelling": gettext_lazy(
+        "all but one part agree, the other is a close spelling"
+    ),
+    "the parts of the shorter name all agree": gettext_lazy(
+        "the parts of the shorter name all agree"
+    ),
+    "every name part agrees": gettext_lazy("every name part agrees"),
+    "births more than two years apart": gettext_lazy("births more than two years apart"),
+    "births within two years": gettext_lazy("births within two years"),
+    "birth dates one typing slip apart": gettext_lazy("birth dates one typing slip apart"),
+    "birth ranges overlap": gettext_lazy("birth ranges overlap"),
+    "same birth date": gettext_lazy("same birth date"),
+    "differs": gettext_lazy("differs"),
+    "same": gettext_lazy("same"),
+    "similar": gettext_lazy("similar"),
+    "very similar": gettext_lazy("very similar"),
+}
+
 
 @require_GET
 @permission(RESOURCE, permissions.VIEW)
@@ -60,7 +82,8 @@ def candidate_detail(request, pk):
     labels["birth_display"] = _("Birth")
     rows = [(labels.get(f, f), _display(left, f), _display(right, f)) for f in fields]
     evidence = [
-        (FIELD_NAMES.get(name, name), label, weight) for name, label, weight in candidate.evidence
+        (FIELD_NAMES.get(name, name), LEVEL_TEXT.get(label, label), weight)
+        for name, label, weight in candidate.evidence
     ]
     return render(
         request,
