@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
@@ -331,19 +331,28 @@ class EventOutSerializer(serializers.Serializer):
 class RequestDetailOutSerializer(RequestOutSerializer):
     asked = serializers.CharField(allow_null=True)
     answer = serializers.CharField(allow_null=True)
-    delivery = DeliveryOutSerializer(allow_null=True)
-    answer_delivery = DeliveryOutSerializer(allow_null=True)
-    history = EventOutSerializer(many=True)
+    delivery = serializers.SerializerMethodField()
+    answer_delivery = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+
+    @extend_schema_field(DeliveryOutSerializer(allow_null=True))
+    def get_delivery(self, obj):
+        """The request's exchange message and its receipt (requests this node sent)."""
+        return _delivery(obj.request_msg_id if obj.direction == Direction.OUTGOING else None)
+
+    @extend_schema_field(DeliveryOutSerializer(allow_null=True))
+    def get_answer_delivery(self, obj):
+        """The answer's exchange message and its receipt (requests this node answered)."""
+        return _delivery(obj.answer_msg_id if obj.direction == Direction.INCOMING else None)
+
+    @extend_schema_field(EventOutSerializer(many=True))
+    def get_history(self, obj):
+        return EventOutSerializer(obj.events.all(), many=True).data
 
 
 def _request_detail(request, req: InfoRequest) -> dict:
     audit_view(actor=request.user, objects=[req], fields=InfoRequest.PII_FIELDS, request=request)
-    data = RequestDetailOutSerializer(req).data
-    outgoing = req.direction == Direction.OUTGOING
-    data["delivery"] = _delivery(req.request_msg_id if outgoing else None)
-    data["answer_delivery"] = _delivery(req.answer_msg_id if not outgoing else None)
-    data["history"] = EventOutSerializer(req.events.all(), many=True).data
-    return data
+    return RequestDetailOutSerializer(req).data
 
 
 def _delivery(msg_id):

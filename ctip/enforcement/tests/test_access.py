@@ -144,9 +144,15 @@ def test_bad_requests_are_refused_with_a_clear_error_in_api_and_page(
     assert response.status_code == 400 and "Unknown counterpart" in response.content.decode()
     assert not InfoRequest.objects.exists()
 
+    response = client.post(url, {**base, "legal_basis": "interpol"}, format="json")
+    assert response.status_code == 201, response.content
+    sent = response.json()
+    assert sent["status"] == "sent" and sent["history"][0]["kind"] == "sent"
+    assert sent["delivery"]["status"] == "pending" and sent["answer_delivery"] is None
     response = browser.post(page, {**form, "legal_basis": "interpol"})
     assert response.status_code == 302
-    req = InfoRequest.objects.get()
+    req = InfoRequest.objects.latest("sent_at")
+    assert InfoRequest.objects.count() == 2
     # The page of a request that was sent (not received) offers no answer, and the API
     # refuses one.
     assert "Send the answer" not in browser.get(f"/enforcement/requests/{req.pk}/").content.decode()

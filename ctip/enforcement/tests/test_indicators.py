@@ -64,7 +64,9 @@ def history(cn_peer, police, own_member, cn_member, le_case):
         services.participant_add(
             user=police, meeting=meeting, data=services.ParticipantInput("KH", member=member)
         )
-    services.meeting_record_minutes(user=police, meeting=meeting, minutes_en="m", minutes_second="m")
+    services.meeting_record_minutes(
+        user=police, meeting=meeting, minutes_en="m", minutes_second="m"
+    )
     cancelled = services.meeting_schedule(
         user=police,
         data=services.MeetingInput(
