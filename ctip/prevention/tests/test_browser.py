@@ -127,8 +127,8 @@ def test_print_scan_and_verify_a_marriage_certificate(browser, kh_node):
     # The public leaflet of Cambodia's marriage package, in Khmer.
     visitor.goto(f"{kh_node.url}/prevention/packages/")
     visitor.click("text=Marrying a Chinese citizen")
-    visitor.click("text=ខ្មែរ")
-    visitor.click(".button")
+    visitor.click(".languages a[lang=km]")
+    visitor.click("a[href*='/leaflet/']")
     visitor.wait_for_url("**/leaflet/?lang=km")
     assert "ការរៀបការជាមួយពលរដ្ឋចិន" in visitor.locator("h1").inner_text()
     visitor.screenshot(path=str(ARTIFACTS / "prevention-leaflet-km.png"), full_page=True)
