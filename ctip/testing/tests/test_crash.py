@@ -145,6 +145,9 @@ def test_demo_loader_survives_sigkill_at_12_points(empty_home):
         seed=11,
         kills_in_a_row=4,  # killed again while recovering: 3 homes, 4 kills each
         settings=FAST_HASHER,
+        # A duplicate candidate is an unordered pair, stored smaller id first: with random
+        # UUIDs its orientation differs from run to run (the rest of the row is compared).
+        volatile={"matching_matchcandidate": ["left_id", "right_id"]},
     )
     print(report.summary())  # noqa: T201 - shown with -s, for the record
     report.assert_consistent()
