@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from ctip.accounts import permissions
 from ctip.accounts.models import User
 from ctip.audit.services import audit_view
-from ctip.cases import formdefs, selectors, services
+from ctip.cases import formdefs, repatriation, selectors, services
 from ctip.cases.idform import language_of
 from ctip.cases.models import (
     ConsentDecision,
@@ -31,6 +31,7 @@ from ctip.cases.models import (
     DocumentType,
     HowGiven,
     Person,
+    Repatriation,
     Screening,
     ScreeningResult,
     ScreeningSource,
@@ -831,3 +832,126 @@ def transfer_decide(request, pk):
 
 
 transfer_decide.ctip_permission = ("case", permissions.CREATE)
+
+
+# --- Repatriation (issue 8) ---------------------------------------------------------------
+
+
+class RepatriationStepOutSerializer(serializers.Serializer):
+    step = serializers.CharField()
+    direction = serializers.CharField()
+    msg_id = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField(source="by.username", allow_null=True, default=None)
+    body_sha256 = serializers.CharField()
+
+
+class RepatriationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    case = serializers.UUIDField(source="case_id")
+    case_reference = serializers.CharField(source="case.reference")
+    stage = serializers.CharField(source="case.stage")
+    shared_ref = serializers.CharField()
+    side = serializers.CharField()
+    peer = serializers.CharField()
+    status = serializers.CharField()
+    stop_reason = serializers.CharField()
+    steps_done = serializers.ListField(child=serializers.CharField())
+    waiting_on = serializers.CharField()
+    awaited_step = serializers.CharField()
+    since = serializers.DateTimeField()
+    elapsed_days = serializers.SerializerMethodField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.SerializerMethodField()
+    focal_user = serializers.CharField(source="case.assigned_to.username", default=None)
+    steps = RepatriationStepOutSerializer(many=True, source="steps.all")
+
+    def get_elapsed_days(self, rep) -> int:
+        return rep.elapsed_days()
+
+    def get_overdue(self, rep) -> bool:
+        return rep.is_overdue()
+
+
+class RepatriationStepInSerializer(serializers.Serializer):
+    data = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="What the user enters for the step (see the step's JSON Schema); the rest "
+        "comes from the case. Unknown keys are ignored.",
+    )
+
+
+@extend_schema(
+    operation_id="cases_repatriation", responses={200: RepatriationOutSerializer, **ERRORS}
+)
+@api_view(["GET"])
+def case_repatriation(request, pk):
+    """The case's repatriation: steps exchanged, whose turn it is, since when, until when."""
+    case = selectors.access_case(request.user, pk, request=request)
+    rep = Repatriation.objects.filter(case=case).first()
+    if rep is None:
+        raise permissions.NotFound()
+    return Response(RepatriationOutSerializer(rep).data)
+
+
+case_repatriation.ctip_permission = ("case", permissions.VIEW)
+
+
+@extend_schema(
+    operation_id="cases_repatriation_send",
+    request=RepatriationStepInSerializer,
+    responses={201: RepatriationOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def case_repatriation_step(request, pk, step):
+    """Send the next step of the repatriation to the other node (order, side, the focal
+    person in charge and the person's consent are checked; nothing changes on refusal)."""
+    case = selectors.access_case(request.user, pk, action=permissions.CHANGE, request=request)
+    spec = repatriation.STEPS.get(step)
+    if spec is None:
+        raise permissions.NotFound()
+    serializer = RepatriationStepInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = {k: v for k, v in serializer.validated_data["data"].items() if k in spec.fields} | (
+        {"found_in": str(serializer.validated_data["data"].get("found_in", ""))[:12]}
+        if step == "case_notification"
+        else {}
+    )
+    try:
+        repatriation.step_send(user=request.user, case=case, step=step, data=data, request=request)
+    except services.ConsentBlocked as exc:
+        raise PermissionDenied(str(exc)) from None
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from None
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(RepatriationOutSerializer(Repatriation.objects.get(case=case)).data, status=201)
+
+
+case_repatriation_step.ctip_permission = ("case", permissions.CHANGE)
+
+
+@extend_schema(
+    operation_id="repatriations_list",
+    parameters=[
+        OpenApiParameter("overdue", bool, description="Only those past their step deadline"),
+        OpenApiParameter("waiting_on", str, enum=["KH", "CN"]),
+        OpenApiParameter("focal", str, description="Username of the focal person in charge"),
+    ],
+    responses={200: RepatriationOutSerializer(many=True), **ERRORS},
+)
+@api_view(["GET"])
+def repatriations(request):
+    """The overdue board: repatriations of the cases the user may see."""
+    permissions.require(request.user, "case", permissions.VIEW, request=request)
+    rows = selectors.repatriation_board(
+        user=request.user,
+        overdue=request.query_params.get("overdue") in ("1", "true"),
+        waiting_on=request.query_params.get("waiting_on", ""),
+        focal=request.query_params.get("focal", "")[:150],
+    ).prefetch_related("steps__by")[:500]
+    return Response(RepatriationOutSerializer(rows, many=True).data)
+
+
+repatriations.ctip_permission = ("case", permissions.VIEW)

@@ -17,6 +17,13 @@ urlpatterns = [
     path("cases/<uuid:pk>/consents", api.case_consents, name="case_consents"),
     path("cases/<uuid:pk>/referrals", api.case_referrals, name="case_referrals"),
     path("cases/<uuid:pk>/transfer", api.case_transfer, name="case_transfer"),
+    path("cases/<uuid:pk>/repatriation", api.case_repatriation, name="case_repatriation"),
+    path(
+        "cases/<uuid:pk>/repatriation/<slug:step>",
+        api.case_repatriation_step,
+        name="case_repatriation_step",
+    ),
+    path("repatriations", api.repatriations, name="repatriations"),
     path("transfers", api.transfers, name="transfers"),
     path("transfers/<uuid:pk>/decide", api.transfer_decide, name="transfer_decide"),
 ]

@@ -1002,3 +1002,110 @@ def due_repatriation_steps(now) -> list:
             case__closed_at__isnull=True,
         ).select_related("case", "case__assigned_to", "case__owner_agency")
     ]
+
+
+# --- Forms: what a user enters for a step (the rest comes from the case) --------------------
+
+FIELD_LABELS = {
+    "found_in": _("Where the person is (province code)"),
+    "confirmed": _("Nationality confirmed"),
+    "family_found": _("Family found"),
+    "safe_to_return": _("Safe to return"),
+    "document_kind": _("Travel document"),
+    "document_number": _("Document number"),
+    "valid_until": _("Valid until"),
+    "travel_date": _("Travel date"),
+    "route": _("Route"),
+    "border_point": _("Border point or airport"),
+    "escorts": _("Escorts (names, comma-separated)"),
+    "medical_needs": _("Medical needs"),
+    "reception_agency": _("Receiving agency"),
+    "place": _("Place of handover"),
+    "services": _("Reintegration services"),
+    "follow_up_months": _("Follow-ups (months)"),
+    "month": _("Follow-up month"),
+    "status": _("Situation"),
+    "reason": _("Reason for closure"),
+    "handed_over_at": _("Handed over at"),
+    "received_at": _("Received at"),
+    "handing_officer": _("Handing officer"),
+    "receiving_officer": _("Receiving officer"),
+    "officer": _("Officer"),
+    "name_km": _("Name in Khmer script"),
+    "name_zh": _("Name in Chinese characters"),
+    "name_latin": _("Name in Latin letters"),
+}
+AUTOMATIC = {"case_notification", "verification_request"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str  # text | date | bool | select | multi
+    choices: tuple = ()
+    required: bool = False
+
+
+def form_fields(spec: Step) -> list[Field]:
+    if spec.name == "verification_request":
+        return []
+    if spec.name == "case_notification":
+        return [Field("found_in", str(FIELD_LABELS["found_in"]), "text")]
+    found = []
+    for key, schema in spec.fields.items():
+        if schema is OFFICER or schema is DATETIME:
+            continue
+        label = str(FIELD_LABELS.get(key, key))
+        required = key in spec.required
+        if key == "escorts":
+            found.append(Field(key, label, "text"))
+        elif schema is DATE:
+            found.append(Field(key, label, "date", required=required))
+        elif schema.get("type") == "boolean":
+            found.append(Field(key, label, "bool", required=required))
+        elif "enum" in schema:
+            found.append(Field(key, label, "select", tuple(schema["enum"]), required))
+        elif schema.get("type") == "array":
+            found.append(Field(key, label, "multi", tuple(schema["items"]["enum"]), required))
+        else:
+            found.append(Field(key, label, "text", required=required))
+    return found
+
+
+def parse_form(spec: Step, post) -> dict:
+    """What the user entered, typed for the step's schema (the schema checks the rest)."""
+    data: dict = {}
+    for f in form_fields(spec):
+        if f.kind == "multi":
+            values = post.getlist(f.name)
+            ints = all(isinstance(c, int) for c in f.choices)
+            data[f.name] = [int(v) if ints and v.isdigit() else v for v in values]
+        elif f.kind == "bool":
+            data[f.name] = post.get(f.name) == "yes"
+        elif f.name == "escorts":
+            names = [n.strip() for n in (post.get(f.name) or "").split(",") if n.strip()]
+            data[f.name] = [{"name": n[:200]} for n in names[:6]]
+        else:
+            value = (post.get(f.name) or "").strip()
+            if f.kind == "select" and all(isinstance(c, int) for c in f.choices):
+                value = int(value) if value.isdigit() else value
+            data[f.name] = value
+    return data
+
+
+def sendable_steps(case: Case, rep: Repatriation | None) -> list[Step]:
+    """The steps this node may send now for the case."""
+    from ctip.cases.services import other_country
+
+    if rep is None:
+        if (
+            case.track == Track.CROSS_BORDER
+            and not case.is_closed
+            and case.person.nationality == other_country()
+        ):
+            return [STEPS["case_notification"]]
+        return []
+    if rep.status != RepatriationStatus.ACTIVE:
+        return []
+    return [STEPS[s] for s in allowed_next(rep.steps_done) if STEPS[s].by == rep.side]

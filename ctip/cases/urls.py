@@ -44,6 +44,13 @@ urlpatterns = [
     path("transfers/<uuid:pk>/decide/", views.transfer_decide, name="transfer_decide"),
     path("transfers/<uuid:pk>/cancel/", views.transfer_cancel, name="transfer_cancel"),
     path("reminders/", views.reminders, name="reminders"),
+    path(
+        "cases/<uuid:pk>/repatriation/<slug:step>/",
+        views.repatriation_step,
+        name="repatriation_step",
+    ),
+    path("cases/<uuid:pk>/handover/", views.handover_print, name="handover_print"),
+    path("repatriation/", views.repatriation_board, name="repatriation_board"),
     path("referrals/", views.referrals_received, name="referrals_received"),
     path("referrals/<uuid:referral_pk>/status/", views.referral_status, name="referral_status"),
     path("approvals/", views.approvals, name="approvals"),

@@ -19,7 +19,7 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Role, User
 from ctip.accounts.permissions import permission
 from ctip.audit.services import audit_view
-from ctip.cases import documents, formdefs, imports, places, selectors, services
+from ctip.cases import documents, formdefs, imports, places, repatriation, selectors, services
 from ctip.cases.forms import (
     AssignForm,
     BreakGlassForm,
@@ -519,6 +519,11 @@ def _case_context(request, case, **forms):
     ).distinct()
     from ctip.exchange.selectors import case_message_history
 
+    rep = getattr(case, "repatriation", None)
+    rep_steps = repatriation.step_bodies(rep) if rep is not None else []
+    if rep_steps and sees:
+        audit_view(actor=user, objects=[s for s, _b in rep_steps], fields=["body"], request=request)
+
     return {
         "case": case,
         "sees_pii": sees,
@@ -563,6 +568,15 @@ def _case_context(request, case, **forms):
         "seal_form": SealForm(),
         "withdraw_form": WithdrawForm(),
         "status_form": ReferralStatusForm(),
+        "repatriation": rep,
+        "rep_steps": rep_steps if sees else [(s, {}) for s, _b in rep_steps],
+        "rep_sendable": [
+            (spec, repatriation.form_fields(spec))
+            for spec in repatriation.sendable_steps(case, rep)
+        ]
+        if permissions.can(user, "case", permissions.CHANGE)
+        else [],
+        "rep_overdue": rep.is_overdue() if rep else False,
         "pending_closure": case.approvals.filter(kind="case_closure", status="pending").exists(),
     }
 
@@ -1064,3 +1078,126 @@ def transfer_cancel(request, pk):
 def reminders(request):
     rows = list(selectors.my_reminders(user=request.user)[:200])
     return render(request, "cases/reminders.html", {"reminders": rows, "now": timezone.now()})
+
+
+# --- Repatriation (issue 8) ---------------------------------------------------------------
+
+
+@permission("case", permissions.CHANGE)
+@require_POST
+def repatriation_step(request, pk, step):
+    case = _case_action(request, pk)
+    spec = repatriation.STEPS.get(step)
+    if spec is None:
+        raise permissions.NotFound()
+    try:
+        repatriation.step_send(
+            user=request.user,
+            case=case,
+            step=step,
+            data=repatriation.parse_form(spec, request.POST),
+            request=request,
+        )
+        messages.success(request, _("Sent to the other country: %(step)s.") % {"step": spec.label})
+    except services.ConsentBlocked as exc:
+        messages.error(request, str(exc))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(_errors(exc)))
+    return _back(case)
+
+
+@permission("case", permissions.VIEW)
+@require_GET
+def repatriation_board(request):
+    user = request.user
+    waiting_on = request.GET.get("waiting_on", "")
+    focal = request.GET.get("focal", "").strip()[:150]
+    overdue = request.GET.get("overdue") == "1"
+    rows = list(
+        selectors.repatriation_board(
+            user=user, overdue=overdue, waiting_on=waiting_on, focal=focal
+        )[:500]
+    )
+    now = timezone.now()
+    by_focal: dict[str, int] = {}
+    for r in rows:
+        if r.is_overdue(now):
+            key = r.case.assigned_to.username if r.case.assigned_to else "-"
+            by_focal[key] = by_focal.get(key, 0) + 1
+    return render(
+        request,
+        "cases/repatriation_board.html",
+        {
+            "rows": [(r, r.is_overdue(now), r.elapsed_days(now)) for r in rows],
+            "by_focal": sorted(by_focal.items()),
+            "waiting_on": waiting_on,
+            "focal": focal,
+            "overdue": overdue,
+            "steps": {k: v.label for k, v in repatriation.STEPS.items()},
+        },
+    )
+
+
+HANDOVER_STEPS = ("plan_proposal", "plan_acceptance", "handover_record", "handover_confirmation")
+
+
+def _labels(text) -> dict:
+    out = {}
+    for code in ("en", "km", "zh-hans"):
+        with translation.override(code):
+            out[code.split("-")[0]] = str(text)
+    return out
+
+
+@permission("case", permissions.VIEW)
+@require_GET
+def handover_print(request, pk):
+    """The handover record in two languages (Khmer | Chinese, with English), printed from the
+    message bodies the nodes exchanged, with their digests for comparison."""
+    case = selectors.access_case(request.user, pk, request=request)
+    rep = getattr(case, "repatriation", None)
+    if rep is None or not permissions.sees_pii(request.user):
+        raise permissions.NotFound()
+    sections = []
+    for record, body in repatriation.step_bodies(rep):
+        if record.step not in HANDOVER_STEPS:
+            continue
+        rows = []
+        for key, value in body.items():
+            if key == "shared_ref":
+                continue
+            if isinstance(value, dict):
+                value = " · ".join(str(v) for v in value.values() if v)
+            elif isinstance(value, list):
+                value = ", ".join(
+                    v.get("name", "") if isinstance(v, dict) else str(v) for v in value
+                )
+            rows.append((_labels(repatriation.FIELD_LABELS.get(key, key)), value))
+        sections.append(
+            {
+                "title": _labels(repatriation.STEPS[record.step].label),
+                "record": record,
+                "rows": rows,
+            }
+        )
+    audit_view(
+        actor=request.user,
+        objects=[s["record"] for s in sections],
+        fields=["body"],
+        request=request,
+    )
+    return render(
+        request,
+        "cases/handover_print.html",
+        {
+            "case": case,
+            "rep": rep,
+            "sections": sections,
+            "heading": _labels(_("Handover record")),
+            "shared": _labels(_("Shared case reference")),
+            "signature": _labels(_("Signature")),
+            "now": timezone.now(),
+        },
+    )

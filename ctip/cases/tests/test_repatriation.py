@@ -26,7 +26,7 @@ from ctip.cases.models import (
     StageReminder,
 )
 from ctip.cases.selectors import access_case, person_list, repatriation_board
-from ctip.cases.tests.conftest import CANARY, VICTIM_ANSWERS
+from ctip.cases.tests.conftest import CANARY, VICTIM_ANSWERS, api_for
 from ctip.directory.models import FocalPerson
 from ctip.exchange import keystore
 from ctip.exchange import services as exchange
@@ -365,3 +365,138 @@ def test_awaited_steps_are_reminded_once(cn_case, caseworker_a, supervisor_a):
         cn_case.reference
     ]
     assert not repatriation_board(user=supervisor_a, overdue=True, focal="nobody").exists()
+
+
+def _to_handover(case, user):
+    """Carry a host case to the handover, the other side's steps arriving as messages."""
+    ref = case.reference
+    rp.step_send(user=user, case=case, step="case_notification")
+    rp.step_send(user=user, case=case, step="verification_request")
+    receive("verification_result", {"shared_ref": ref, "confirmed": True, "officer": OFFICER})
+    receive(
+        "family_tracing_result",
+        {"shared_ref": ref, "family_found": True, "safe_to_return": "yes", "officer": OFFICER},
+    )
+    rp.step_send(
+        user=user,
+        case=case,
+        step="travel_document_request",
+        data={"document_kind": "emergency_travel_document"},
+    )
+    receive(
+        "travel_document_issued",
+        {
+            "shared_ref": ref,
+            "document_kind": "emergency_travel_document",
+            "document_number": "ETD-0042",
+            "valid_until": "2027-01-31",
+            "officer": OFFICER,
+        },
+    )
+    rp.step_send(
+        user=user,
+        case=case,
+        step="plan_proposal",
+        data={
+            "travel_date": "2026-12-20",
+            "route": "PNH-CAN by air",
+            "border_point": "Guangzhou Baiyun airport",
+            "medical_needs": "none",
+        },
+    )
+    receive(
+        "plan_acceptance",
+        {
+            "shared_ref": ref,
+            "travel_date": "2026-12-20",
+            "border_point": "Guangzhou Baiyun airport",
+            "officer": OFFICER,
+        },
+    )
+
+
+def test_pages_api_and_print(cn_case, caseworker_a, caseworker_b, client_of):
+    page = client_of(caseworker_a).get(f"/persons/cases/{cn_case.pk}/")
+    assert b"send-case_notification" in page.content
+    answer = client_of(caseworker_a).post(
+        f"/persons/cases/{cn_case.pk}/repatriation/case_notification/", {"found_in": "KH-18"}
+    )
+    assert answer.status_code == 302
+    assert Repatriation.objects.filter(case=cn_case).exists()
+    # Another agency: 404 on the case's actions, nothing on the board.
+    denied = client_of(caseworker_b).post(
+        f"/persons/cases/{cn_case.pk}/repatriation/verification_request/"
+    )
+    assert denied.status_code == 404
+    assert (
+        cn_case.reference.encode()
+        not in client_of(caseworker_b).get("/persons/repatriation/").content
+    )
+    board = client_of(caseworker_a).get("/persons/repatriation/?waiting_on=KH")
+    assert cn_case.reference.encode() in board.content
+    api = api_for(caseworker_a)
+    answer = api.post(
+        f"/api/v1/cases/{cn_case.pk}/repatriation/verification_request", {}, format="json"
+    )
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["waiting_on"] == "CN" and answer.json()["elapsed_days"] == 0
+    out_of_order = api.post(
+        f"/api/v1/cases/{cn_case.pk}/repatriation/handover_record", {}, format="json"
+    )
+    assert out_of_order.status_code == 400 and "Out of order" in out_of_order.content.decode()
+    assert api_for(caseworker_b).get(f"/api/v1/cases/{cn_case.pk}/repatriation").status_code == 404
+    listed = api.get("/api/v1/repatriations?waiting_on=CN").json()
+    assert [r["shared_ref"] for r in listed] == [cn_case.reference]
+    assert api_for(caseworker_b).get("/api/v1/repatriations").json() == []
+
+
+def test_handover_record_matches_what_was_exchanged(cn_case, caseworker_a, client_of):
+    _to_handover(cn_case, caseworker_a)
+    rp.step_send(
+        user=caseworker_a,
+        case=cn_case,
+        step="handover_record",
+        data={"place": "Guangzhou Baiyun airport"},
+    )
+    sent = last_outbox("repatriation.handover_record")
+    assert sent["document_number"] == "ETD-0042"  # the travel document CN issued
+    receive(
+        "handover_confirmation",
+        {
+            "shared_ref": cn_case.reference,
+            "received_at": "2026-12-20T15:00+08:00",
+            "receiving_officer": OFFICER,
+        },
+    )
+    cn_case.refresh_from_db()
+    assert cn_case.stage == "handed_over"
+    record = Repatriation.objects.get(case=cn_case).steps.get(step="handover_record")
+    assert record.body_sha256 == rp._digest(sent)
+    page = client_of(caseworker_a).get(f"/persons/cases/{cn_case.pk}/handover/")
+    text = page.content.decode()
+    assert page.status_code == 200 and cn_case.reference in text
+    assert "Guangzhou Baiyun airport" in text and record.body_sha256 in text
+    assert 'lang="km"' in text and 'lang="zh-hans"' in text and "Officer Li" in text
+    # The rest of the flow comes from CN: reception, follow-ups, closure closes our case.
+    ref = cn_case.reference
+    receive("reception_summary", {"shared_ref": ref, "services": ["family_reunion"]})
+    receive("follow_up_report", {"shared_ref": ref, "month": 3, "status": "stable"})
+    with pytest.raises(rp.DuplicateStep):
+        receive("follow_up_report", {"shared_ref": ref, "month": 3, "status": "stable"})
+    receive("case_closure", {"shared_ref": ref, "reason": "reintegrated"})
+    cn_case.refresh_from_db()
+    rep = Repatriation.objects.get(case=cn_case)
+    assert cn_case.stage == "closed" and cn_case.closure_reason == "reintegrated"
+    assert rep.status == RepatriationStatus.COMPLETED and rep.waiting_on == ""
+    stages = [
+        e["to"] for e in cn_case.events.filter(kind="stage").values_list("details", flat=True)
+    ]
+    assert stages == [
+        "verification",
+        "documents",
+        "travel",
+        "handed_over",
+        "reintegration",
+        "follow_up",
+        "closed",
+    ]
