@@ -892,7 +892,7 @@ commitments.ctip_permission = (R, CREATE)
 
 
 class FinanceSupportRecordSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=["referral", "service"])
+    source = serializers.CharField(help_text='"referral" or "service" (received)')
     id = serializers.UUIDField()
     case = serializers.CharField(help_text="the case's reference")
     support = serializers.CharField()
