@@ -31,6 +31,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "host": ("Host Party", "ភាគីម្ចាស់ផ្ទះ", "东道方"),
     "visiting": ("Visiting Party", "ភាគីមកទស្សនកិច្ច", "来访方"),
     "place": ("Place", "ទីកន្លែង", "地点"),
+    "cancelled": ("Meeting cancelled on", "កិច្ចប្រជុំត្រូវបានលុបចោលនៅថ្ងៃ", "会议取消日期"),
     "dates": ("Dates", "កាលបរិច្ឆេទ", "日期"),
     "year": ("Year", "ឆ្នាំ", "年度"),
     "plan_activity": ("Plan activity", "សកម្មភាពក្នុងផែនការ", "行动计划活动"),

@@ -404,6 +404,8 @@ def test_the_recording_agency_changes_through_the_pages(
         client.post(f"/finance/meetings/{kunming.pk}/cancel/", {"reason": "Postponed"}).status_code
         == 302
     )
+    statement = client.get(f"/finance/meetings/{kunming.pk}/statement/KH/").content.decode()
+    assert 'id="cancelled"' in statement and "កិច្ចប្រជុំត្រូវបានលុបចោល" in statement
     cancelled = client.get(f"/finance/meetings/{kunming.pk}/").content.decode()
     assert 'id="cancelled"' in cancelled and "/finance/costs/" not in cancelled
 
