@@ -196,3 +196,25 @@ def test_match_file_command(tmp_path):
     bad.write_text("record_id,name_latin\n1,x\n", encoding="utf-8")
     with pytest.raises(CommandError, match="line 1: missing column"):
         call_command("match", "file", str(bad), "--output", str(out))
+
+
+def test_new_person_is_checked_in_the_background(caseworker_a, django_capture_on_commit_callbacks):
+    from huey.contrib.djhuey import HUEY
+
+    from ctip.matching.tasks import nightly_sweep
+
+    make(caseworker_a, PASSPORT)
+    assert not MatchCandidate.objects.exists()
+    HUEY.immediate = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            person_create(user=caseworker_a, data=PersonInput(**INTAKE))
+    finally:
+        HUEY.immediate = False
+    assert MatchCandidate.objects.filter(found_by="new_person").count() == 1
+    # The sweep is a periodic huey task, due at 02:30 and not at noon.
+    import datetime as dt
+
+    check = nightly_sweep.task_class().validate_datetime
+    night, noon = (dt.datetime(2026, 1, 5, h, m, tzinfo=dt.UTC) for h, m in ((2, 30), (12, 0)))
+    assert check(night) and not check(noon)
