@@ -955,3 +955,37 @@ def repatriations(request):
 
 
 repatriations.ctip_permission = ("case", permissions.VIEW)
+
+
+class ConsentWithdrawInSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+
+@extend_schema(
+    operation_id="cases_consents_withdraw",
+    request=ConsentWithdrawInSerializer,
+    responses={200: ConsentOutSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def case_consent_withdraw(request, pk, consent_pk):
+    """The person withdraws a consent: cross-border actions relying on it stop; a
+    repatriation under way stops and the other node is told (without personal data)."""
+    case = selectors.access_case(request.user, pk, action=permissions.CHANGE, request=request)
+    consent = case.consents.filter(pk=consent_pk).first()
+    if consent is None:
+        raise permissions.NotFound()
+    serializer = ConsentWithdrawInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        consent = services.consent_withdraw(
+            user=request.user,
+            consent=consent,
+            reason=serializer.validated_data["reason"],
+            request=request,
+        )
+    except DjangoValidationError as exc:
+        raise _validation(exc) from None
+    return Response(ConsentOutSerializer(consent).data)
+
+
+case_consent_withdraw.ctip_permission = ("case", permissions.CHANGE)

@@ -15,6 +15,11 @@ urlpatterns = [
     path("cases/<uuid:pk>/advance", api.case_advance, name="case_advance"),
     path("cases/<uuid:pk>/timeline", api.case_timeline, name="case_timeline"),
     path("cases/<uuid:pk>/consents", api.case_consents, name="case_consents"),
+    path(
+        "cases/<uuid:pk>/consents/<uuid:consent_pk>/withdraw",
+        api.case_consent_withdraw,
+        name="case_consent_withdraw",
+    ),
     path("cases/<uuid:pk>/referrals", api.case_referrals, name="case_referrals"),
     path("cases/<uuid:pk>/transfer", api.case_transfer, name="case_transfer"),
     path("cases/<uuid:pk>/repatriation", api.case_repatriation, name="case_repatriation"),

@@ -749,10 +749,13 @@ def withdrawal_notify(*, user, case: Case, purposes, request=None) -> None:
 def handle_step(message) -> None:
     """The handler of every ``repatriation.<step>`` type (inside the receiving transaction:
     raising refuses the message and rolls everything back)."""
+    receive_step(message, timezone.now())
+
+
+def receive_step(message, now) -> None:
     name = message.msg_type.split(".", 1)[1]
     spec = STEPS[name]
     body = message.body
-    now = timezone.now()
     if name == "case_notification":
         if Repatriation.objects.filter(shared_ref=body["shared_ref"]).exists():
             raise DuplicateStep("this case was already notified")

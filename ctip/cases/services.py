@@ -348,9 +348,11 @@ def case_open(
     track: str,
     screening: Screening | None = None,
     assigned_to=None,
+    reference: str | None = None,
     request=None,
 ) -> Case:
-    """Open the case of a person identified as a victim or presumed victim."""
+    """Open the case of a person identified as a victim or presumed victim. ``reference``
+    is for the demo data only (both nodes' demos agree on shared references)."""
     permissions.require(user, "case", permissions.CREATE, request=request)
     if screening is not None:
         if screening.person_id != person.pk or screening.is_draft:
@@ -365,7 +367,7 @@ def case_open(
     sop = current_sop()
     now = timezone.now()
     case = Case(
-        reference=_case_reference(),
+        reference=reference or _case_reference(),
         owner_agency=person.owner_agency,
         sealed=person.sealed,
         person=person,
