@@ -85,6 +85,41 @@ SURNAME_READINGS: dict[str, tuple[str, ...]] = {
     "冼": ("xian",),
 }
 
+#: How Sino-Khmer families write common Chinese surnames in Latin letters (Teochew and
+#: Hokkien readings, as on Cambodian documents: 陈 Tan, 林 Lim, 谢 Chea, 金 Kim...). Tried
+#: after the pinyin readings when a name part is one character, so a Chinese record of a
+#: Cambodian family name meets its Cambodian spelling.
+SINO_KHMER_SURNAMES: dict[str, tuple[str, ...]] = {
+    "陈": ("tan", "chan"),
+    "陳": ("tan", "chan"),
+    "林": ("lim",),
+    "李": ("ly", "lee"),
+    "黄": ("ung", "heng"),
+    "黃": ("ung", "heng"),
+    "郑": ("tea", "teng"),
+    "鄭": ("tea", "teng"),
+    "谢": ("chea", "sia"),
+    "謝": ("chea", "sia"),
+    "金": ("kim",),
+    "洪": ("hong", "hun"),
+    "刘": ("lao",),
+    "劉": ("lao",),
+    "杨": ("yeang", "yong"),
+    "楊": ("yeang", "yong"),
+    "吴": ("ngo", "ou"),
+    "吳": ("ngo", "ou"),
+    "蔡": ("chhay",),
+    "张": ("teo", "cheung"),
+    "張": ("teo", "cheung"),
+    "许": ("khou",),
+    "許": ("khou",),
+    "王": ("heng", "ong"),
+    "何": ("ho",),
+    "罗": ("lo",),
+    "羅": ("lo",),
+    "曾": ("chan", "tang"),
+}
+
 #: Two-character surnames and their readings.
 COMPOUND_SURNAMES: dict[str, str] = {
     "欧阳": "ou yang",
@@ -400,6 +435,8 @@ def han_part_spellings(part: str, *, surname: bool, limit: int) -> tuple[tuple[s
     spellings: list[str] = []
     for reading in readings:
         spellings.extend(pinyin_spellings(reading.split(), limit))
+    if len(part) == 1 and part in SINO_KHMER_SURNAMES:
+        spellings = [*spellings[: max(limit - 2, 1)], *SINO_KHMER_SURNAMES[part]]
     return dedupe(spellings)[:limit], (readings[0] if readings else "")
 
 
