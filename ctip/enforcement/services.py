@@ -540,11 +540,7 @@ def request_send(*, user, le_case: LeCase, data: RequestInput, request=None) -> 
 
         if visible_victim_case(user, reference, request) is None:
             raise ValidationError(
-                {
-                    "victim_case_reference": _(
-                        "No victim case with this reference that you may open."
-                    )
-                }
+                {"victim_case_reference": _("No victim case with this reference you may open.")}
             )
         if not consent_allows(reference, counterpart.country, CONSENT_PURPOSE):
             raise ValidationError(
