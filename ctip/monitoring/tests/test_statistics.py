@@ -178,13 +178,11 @@ def test_csv_import_all_or_nothing(me_officer):
 
 
 def test_csv_errors_name_line_and_column(me_officer):
-    bad = (b"month,border_crossings,returns,colour\n")
+    bad = b"month,border_crossings,returns,colour\n"
     with pytest.raises(ImportError_) as caught:
         statistics_import(user=me_officer, data=bad)
     assert caught.value.problems == ["line 1, column colour: unknown column"]
-    bad = (
-        b"month,border_crossings,returns\n2026-01,12,3\n2026-1x,SECRET-CANARY,-2\n2026-01,1,1\n"
-    )
+    bad = b"month,border_crossings,returns\n2026-01,12,3\n2026-1x,SECRET-CANARY,-2\n2026-01,1,1\n"
     with pytest.raises(ImportError_) as caught:
         statistics_import(user=me_officer, data=bad)
     problems = caught.value.problems
