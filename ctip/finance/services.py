@@ -242,7 +242,7 @@ def meeting_update(*, user, meeting: Meeting, data: MeetingInput, request=None) 
     must still fit: a new host or reporting currency is checked against every cost item
     (its rate, its Parties) as the allocation engine will read it."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
-    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    meeting = _locked_meeting(meeting.pk)
     _require_changeable(user, meeting, request)
     errors = Errors()
     currency = errors.attempt(
@@ -291,7 +291,7 @@ def meeting_cancel(*, user, meeting: Meeting, reason: str, request=None) -> Meet
     """A meeting that did not (or will not) take place. It keeps what was recorded, costs
     included (a ticket may have been paid), and can no longer be changed."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
-    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    meeting = _locked_meeting(meeting.pk)
     _require_changeable(user, meeting, request)
     if not reason.strip():
         raise ValidationError({"reason": MESSAGES["reason_required"]})
@@ -314,7 +314,7 @@ def meeting_delete(*, user, meeting: Meeting, request=None) -> None:
     (costs, written exceptions, donor commitments): otherwise it is cancelled, so that the
     statements keep their history."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
-    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    meeting = _locked_meeting(meeting.pk)
     _require_changeable(user, meeting, request, open_meeting=False)
     if meeting.cost_items.exists() or meeting.exceptions.exists() or meeting.commitments.exists():
         raise ValidationError(
@@ -392,7 +392,7 @@ def _delete(obj, *, user, details: dict, request=None) -> None:
 @transaction.atomic
 def delegation_add(*, user, meeting: Meeting, country: str, request=None) -> Delegation:
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
-    meeting = Meeting.objects.select_for_update().select_related("created_by").get(pk=meeting.pk)
+    meeting = _locked_meeting(meeting.pk)
     _require_changeable(user, meeting, request)
     errors = Errors()
     _party(errors, "country", country)
@@ -446,7 +446,7 @@ def member_add(
 
 
 def _locked_meeting(pk) -> Meeting:
-    return Meeting.objects.select_for_update().select_related("created_by").get(pk=pk)
+    return Meeting.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=pk)
 
 
 MEMBER_FIELDS = ("name", "user_id", "position", "organisation", "role", "contact")
@@ -1002,7 +1002,7 @@ def budget_entry_add(
     amount is converted into the budget's currency once, with the rate recorded."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
     allocation = (
-        BudgetAllocation.objects.select_for_update()
+        BudgetAllocation.objects.select_for_update(of=("self",))
         .select_related("created_by")
         .get(pk=allocation.pk)
     )
