@@ -158,3 +158,13 @@ def access_certificate(user, pk, *, action=VIEW, request=None) -> CivilCertifica
         action,
         request,
     )
+
+
+def versions_awaiting_this_side(*, user) -> list[StrategyVersion]:
+    """Submitted versions, not yet agreed, that this side has not approved."""
+    if not permissions.can(user, STRATEGY, permissions.CHANGE):
+        return []
+    versions = StrategyVersion.objects.filter(submitted_at__isnull=False).prefetch_related("steps")
+    return [
+        v for v in versions if v.status == "in_review" and settings.CTIP_NODE not in v.approvals
+    ]

@@ -352,3 +352,11 @@ def test_root_verify_page_and_the_qr_address(registrar, gdi, client_of):
     )
     assert 'data-result="invalid"' in revoked.content.decode()
     assert "Reason:" in revoked.content.decode()
+
+
+def test_registrar_home_card_counts_own_authority_only(registrar, registrar_b, gdi):
+    from ctip.prevention.cards import cards
+
+    issue(registrar, gdi)
+    assert [c.count for c in cards(registrar)] == [1]
+    assert [c.count for c in cards(registrar_b)] == [0]

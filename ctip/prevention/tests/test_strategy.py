@@ -222,3 +222,16 @@ def test_new_version_starts_from_the_last_submitted_text(manager, client_of):
         services.version_new(user=manager, document=version.document)
     page = client.get(f"/prevention/strategy/{draft.pk}/").content.decode()
     assert 'id="submit-version"' in page
+
+
+def test_home_card_shows_versions_waiting_for_this_side(manager, caseworker_a):
+    from ctip.prevention.cards import cards
+
+    version = drafted(manager)
+    assert cards(manager) == []
+    services.version_submit(user=manager, version=version)
+    (card,) = cards(manager)
+    assert card.count == 1 and card.url == f"/prevention/strategy/{version.pk}/"
+    assert cards(caseworker_a) == []  # readers are not asked to review
+    services.version_step(user=manager, version=version, kind="approved")
+    assert cards(manager) == []
