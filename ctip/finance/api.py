@@ -91,6 +91,9 @@ class FinanceMeetingOutSerializer(serializers.Serializer):
     ends_on = serializers.DateField()
     reporting_currency = serializers.CharField()
     ruleset = serializers.CharField()
+    source_type = serializers.CharField(help_text="taken from: training, enforcement, or empty")
+    source_id = serializers.CharField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
     parties = serializers.SerializerMethodField()
 
     def get_parties(self, meeting) -> list[str]:

@@ -454,5 +454,13 @@ def test_the_recording_agency_changes_through_the_api(
         f"{api}/meetings/{kunming.pk}/cancel", {"reason": ""}, content_type="application/json"
     )
     assert cancel.status_code == 400
+    cancel = client.post(
+        f"{api}/meetings/{kunming.pk}/cancel",
+        {"reason": "Postponed"},
+        content_type="application/json",
+    )
+    assert cancel.status_code == 200 and cancel.json()["cancelled_at"]
+    refused = client.put(f"{api}/meetings/{kunming.pk}", data, content_type="application/json")
+    assert refused.status_code == 400  # a cancelled meeting is no longer changed
     assert client.delete(f"{api}/meetings/{kunming.pk}").status_code == 204
     assert not Meeting.objects.filter(pk=kunming.pk).exists()
