@@ -216,22 +216,30 @@ def cluster_members(person_id) -> list[str]:
     ]
 
 
-@transaction.atomic
 def person_merge(
     *, user, left: Person, right: Person, candidate: MatchCandidate | None = None, request=None
 ) -> uuid.UUID:
     """Put two persons (and the clusters they are in) into one cluster. Both records stay
-    as they are. Refused unless the user may see both sides, every member included."""
+    as they are. Refused unless the user may see both sides, every member included (the
+    checks run before the writing transaction, so the logged denial is kept)."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
     if left.pk == right.pk:
         raise MergeRefused("a person cannot be merged with itself")
+    _both_visible(user, [left, right], request=request)
     members = {*cluster_members(left.pk), *cluster_members(right.pk)}
     _both_visible(user, Person.objects.filter(pk__in=members), request=request)
+    return _person_merge(user=user, left=left, right=right, candidate=candidate, request=request)
+
+
+@transaction.atomic
+def _person_merge(
+    *, user, left: Person, right: Person, candidate: MatchCandidate | None, request
+) -> uuid.UUID:
+    members = {*cluster_members(left.pk), *cluster_members(right.pk)}
     if len(members) != len(
         {str(p) for p in Person.objects.filter(pk__in=members).values_list("pk", flat=True)}
     ):
         raise MergeRefused("a person in the cluster no longer exists")
-    _both_visible(user, [left, right], request=request)
     now = timezone.now()
     left_link, right_link = _active_link(left.pk), _active_link(right.pk)
     if left_link and right_link and left_link.cluster == right_link.cluster:
@@ -262,14 +270,23 @@ def person_merge(
     return cluster
 
 
-@transaction.atomic
 def person_unmerge(*, user, person: Person, request=None) -> list[str]:
     """Take a person out of its cluster (closing, not deleting, the link). A cluster left
-    with one member is closed too. Returns the ids whose links were closed."""
+    with one member is closed too. Returns the ids whose links were closed. Refused unless
+    the user may see every member."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
     members = cluster_members(person.pk)
     _both_visible(user, Person.objects.filter(pk__in=members), request=request)
-    link = _active_link(person.pk)
+    return _person_unmerge(user=user, person=person, request=request)
+
+
+@transaction.atomic
+def _person_unmerge(*, user, person: Person, request) -> list[str]:
+    link = (
+        PersonLink.objects.select_for_update()
+        .filter(person_id=person.pk, unlinked_at__isnull=True)
+        .first()
+    )
     if link is None:
         raise MergeRefused("the person is not merged with anyone")
     now = timezone.now()
@@ -323,5 +340,5 @@ def candidate_decide(
         request=request,
     )
     if decision == CandidateStatus.CONFIRMED:
-        person_merge(user=user, left=left, right=right, candidate=candidate, request=request)
+        _person_merge(user=user, left=left, right=right, candidate=candidate, request=request)
     return candidate

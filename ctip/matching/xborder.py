@@ -192,11 +192,11 @@ def _encoding(key: MatchKey, person: Person) -> bloom.Encoding:
     return bloom.encode(_secret(key), record.names, record.birth, record.sex)
 
 
-@transaction.atomic
 def query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
-    """Ask the peer whether it holds someone matching ``person`` (encodings only)."""
-    from ctip.exchange.services import message_send
+    """Ask the peer whether it holds someone matching ``person`` (encodings only).
 
+    The checks run before the sending transaction, so that the audit row of a refused
+    attempt is kept."""
     permissions.require(user, "matching_query", permissions.CREATE, request=request)
     permissions.access(user, "person", Person.objects.all(), person.pk, request=request)
     to = to.upper()
@@ -212,6 +212,13 @@ def query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
             request=request,
         )
         raise QueryRefused(f"at most {USER_DAILY_LIMIT} match queries a day")
+    return _query_send(user=user, person=person, to=to, request=request)
+
+
+@transaction.atomic
+def _query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
+    from ctip.exchange.services import message_send
+
     key = current_key(to)
     if key is None:
         raise QueryRefused(f"no encoding key agreed with {to}: rotate one first")

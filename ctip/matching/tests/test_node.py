@@ -153,6 +153,11 @@ def test_merge_refused_when_the_user_cannot_see_both(trio, caseworker_a, casewor
     with pytest.raises(NotFound):
         services.person_merge(user=caseworker_b, left=theirs, right=a)
     assert not PersonLink.objects.exists()
+    # Each refusal is logged as a security event (and not rolled back with the refusal).
+    denied = AuditEvent.objects.filter(details__event="access_denied", object_id=str(theirs.pk))
+    assert denied.count() >= 1
+    denied_a = AuditEvent.objects.filter(details__event="access_denied", object_id=str(a.pk))
+    assert denied_a.count() >= 1
     # A candidate across agencies is offered to nobody who cannot see both.
     candidate = MatchCandidate.objects.filter(left__in=[a, theirs], right__in=[a, theirs]).first()
     if candidate is not None:
