@@ -426,6 +426,14 @@ def main(argv: list[str] | None = None) -> dict:
     if argv[:1] == ["--scale-child"]:
         say(json.dumps(_scale_child(argv[1], int(argv[2]))))
         return {}
+    missing = [m for m in ("splink", "recordlinkage", "duckdb") if not _installed(m)]
+    if missing:
+        say(
+            "bench matching: needs the bench-only packages "
+            "(pip install splink==5.0.0 recordlinkage==0.16 duckdb==2.0.1); missing: "
+            + ", ".join(missing)
+        )
+        return {}
     quick = "--quick" in argv
     sizes = [10_000] if quick else [10_000, 100_000]
     if "--million" in argv:
@@ -444,6 +452,12 @@ def main(argv: list[str] | None = None) -> dict:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
+
+
+def _installed(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
 
 
 def _versions() -> dict:
