@@ -16,6 +16,7 @@ from ctip.accounts import permissions
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
 from ctip.cases.models import Person
+from ctip.core.crypto import CryptoError
 from ctip.matching.core.dates import BirthRange
 from ctip.matching.core.engine import (
     EngineConfig,
@@ -80,6 +81,18 @@ def person_record(person: Person) -> PersonRecord:
     )
 
 
+def readable_records(persons: Iterable[Person]) -> list[tuple[Person, PersonRecord]]:
+    """(person, record) for every person whose names can be read; a crypto-shredded one
+    (its data key destroyed) is left out, never an error."""
+    out = []
+    for person in persons:
+        try:
+            out.append((person, person_record(person)))
+        except CryptoError:
+            continue
+    return out
+
+
 def current_model() -> FellegiSunter:
     trained = TrainedModel.objects.order_by("-created_at").first()
     if trained is not None:
@@ -139,8 +152,7 @@ def candidates_for_person(*, person_id) -> list[MatchCandidate]:
     person = Person.objects.filter(pk=person_id, sealed=False).first()
     if person is None:
         return []
-    others = _persons()
-    records = [person_record(p) for p in others]
+    records = [record for _, record in readable_records(_persons())]
     feats = prepare(records, CONFIG)
     index = next((i for i, f in enumerate(feats) if f.id == str(person.pk)), None)
     if index is None:
@@ -163,8 +175,7 @@ def candidates_for_person(*, person_id) -> list[MatchCandidate]:
 @transaction.atomic
 def matching_sweep() -> dict[str, int]:
     """The nightly sweep: retrain the weights on all records, offer new candidates."""
-    persons = _persons()
-    records = [person_record(p) for p in persons]
+    records = [record for _, record in readable_records(_persons())]
     result = match_records(records, CONFIG)
     TrainedModel.objects.create(
         parameters=result.model.as_dict(), records=len(records), pairs=result.blocking.pairs

@@ -35,7 +35,7 @@ from ctip.audit.services import audit_record, audit_security_event
 from ctip.cases.models import Person
 from ctip.matching.core import bloom
 from ctip.matching.models import MatchHandle, MatchKey, MatchQuery, QueryDirection
-from ctip.matching.services import person_record
+from ctip.matching.services import person_record, readable_records
 
 log = logging.getLogger("ctip.matching")
 
@@ -295,8 +295,11 @@ def handle_query(message) -> None:
             refused = "bad_query"
     if not refused:
         scored = []
-        for person in Person.objects.filter(sealed=False).select_related("data_key"):
-            score = bloom.similarity(asked, _encoding(key, person))
+        secret = _secret(key)
+        people = Person.objects.filter(sealed=False).select_related("data_key")
+        for person, record in readable_records(people):
+            mine = bloom.encode(secret, record.names, record.birth, record.sex)
+            score = bloom.similarity(asked, mine)
             if score >= THRESHOLD:
                 scored.append((score, person))
         scored.sort(key=lambda x: -x[0])

@@ -223,3 +223,15 @@ def test_new_person_is_checked_in_the_background(caseworker_a, django_capture_on
     check = nightly_sweep.task_class().validate_datetime
     night, noon = (dt.datetime(2026, 1, 5, h, m, tzinfo=dt.UTC) for h, m in ((2, 30), (12, 0)))
     assert check(night) and not check(noon)
+
+
+def test_a_crypto_shredded_person_is_left_out(caseworker_a):
+    from django.utils import timezone
+
+    from ctip.core.models import DataKey
+
+    gone = make(caseworker_a, PASSPORT)
+    DataKey.objects.filter(pk=gone.data_key_id).update(shredded_at=timezone.now(), wrapped="")
+    person = make(caseworker_a, INTAKE)
+    assert not MatchCandidate.objects.filter(left__in=[gone, person], right__in=[gone, person])
+    assert services.matching_sweep()["records"] == 1
