@@ -12,6 +12,7 @@ import io
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ctip.monitoring import catalogue, charts, selectors
 from ctip.monitoring.models import NoteKind, ReviewNote
@@ -26,20 +27,22 @@ PACK_PANELS = (
     (catalogue.TRAINED, ""),
 )
 LABELS = {
-    "pack": "Annual review of the Joint Plan of Action",
-    "year": "Year",
-    "node": "Prepared by",
-    "status": "Status of activities",
-    "plan_indicators": "Indicators of the plan",
-    "indicators": "Indicators from the records",
-    "notes": "Lessons learned and challenges",
-    "lesson": "Lessons learned",
-    "challenge": "Challenges",
-    "none": "None recorded.",
-    "sdc": "Counts below %(k)s are withheld, with other cells so they cannot be recomputed.",
-    "Cambodia": "Cambodia",
-    "China": "China",
-    "activity": "Activity",
+    "pack": gettext_noop("Annual review of the Joint Plan of Action"),
+    "year": gettext_noop("Year"),
+    "node": gettext_noop("Prepared by"),
+    "status": gettext_noop("Status of activities"),
+    "plan_indicators": gettext_noop("Indicators of the plan"),
+    "indicators": gettext_noop("Indicators from the records"),
+    "notes": gettext_noop("Lessons learned and challenges"),
+    "lesson": gettext_noop("Lessons learned"),
+    "challenge": gettext_noop("Challenges"),
+    "none": gettext_noop("None recorded."),
+    "sdc": gettext_noop(
+        "Counts below %(k)s are withheld, with other cells so they cannot be recomputed."
+    ),
+    "Cambodia": gettext_noop("Cambodia"),
+    "China": gettext_noop("China"),
+    "activity": gettext_noop("Activity"),
 }
 
 

@@ -99,7 +99,8 @@ def panel(
 ) -> Panel:
     ind = m.indicator(code)
     table = m.compute(code, start=start, end=end, by=by, cached=not refresh, rows_memo=memo)
-    title = ind.label() + (f" — {_('by %(what)s') % {'what': by_label(by)}}" if by else "")
+    breakdown = _("by %(what)s") % {"what": by_label(by)} if by else ""
+    title = f"{ind.label()} — {breakdown}" if by else ind.label()
     rows = [row_label(ind, r) for r in table.rows]
     cols = [column_label(ind, by, c) for c in table.cols]
     chart = (
