@@ -42,11 +42,11 @@ def _validation(exc: DjangoValidationError) -> ValidationError:
 # --- Verification (public) ----------------------------------------------------------------
 
 
-class VerifyInSerializer(serializers.Serializer):
+class CertificateVerifyInSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=600)
 
 
-class VerifyOutSerializer(serializers.Serializer):
+class CertificateVerifyOutSerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=VerificationResult.choices)
     reason = serializers.CharField()
     message = serializers.CharField()
@@ -61,11 +61,11 @@ class VerifyOutSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="prevention_verify",
-    parameters=[VerifyInSerializer],
+    parameters=[CertificateVerifyInSerializer],
     responses={
-        200: VerifyOutSerializer,
+        200: CertificateVerifyOutSerializer,
         400: ERRORS[400],
-        429: OpenApiResponse(VerifyOutSerializer, description="Too many checks"),
+        429: OpenApiResponse(CertificateVerifyOutSerializer, description="Too many checks"),
     },
     auth=[],
 )
@@ -74,7 +74,7 @@ class VerifyOutSerializer(serializers.Serializer):
 @permission_classes([AllowAny])
 def verify(request):
     """Check a certificate's code offline (valid, revoked, expired, unknown or invalid)."""
-    given = VerifyInSerializer(data=request.query_params)
+    given = CertificateVerifyInSerializer(data=request.query_params)
     given.is_valid(raise_exception=True)
     outcome = services.certificate_verify(code=given.validated_data["code"], request=request)
     claims = outcome.claims
@@ -96,7 +96,7 @@ def verify(request):
         "valid_until": claims.valid_until if shown else None,
     }
     status = 429 if outcome.result == VerificationResult.THROTTLED else 200
-    return Response(VerifyOutSerializer(data).data, status=status)
+    return Response(CertificateVerifyOutSerializer(data).data, status=status)
 
 
 verify.ctip_permission = ("public", None)
@@ -105,7 +105,7 @@ verify.ctip_permission = ("public", None)
 # --- Certificates -------------------------------------------------------------------------
 
 
-class CertificateInSerializer(serializers.Serializer):
+class CivilCertificateInSerializer(serializers.Serializer):
     doc_type = serializers.ChoiceField(choices=DocType.choices)
     authority = serializers.SlugField(max_length=40, help_text="The agency code")
     number = serializers.CharField(max_length=60)
@@ -115,7 +115,7 @@ class CertificateInSerializer(serializers.Serializer):
     valid_until = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class CertificateOutSerializer(serializers.Serializer):
+class CivilCertificateOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     doc_type = serializers.CharField()
     authority = serializers.CharField(source="authority.code")
@@ -129,15 +129,15 @@ class CertificateOutSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="prevention_certificate_issue",
-    request=CertificateInSerializer,
-    responses={201: CertificateOutSerializer, **ERRORS},
+    request=CivilCertificateInSerializer,
+    responses={201: CivilCertificateOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def certificate_issue(request):
     """Record an issued singleness or marriage certificate; returns its signed code (the
     names and number are stored encrypted and are not returned)."""
     permissions.require(request.user, CERTIFICATE, permissions.CREATE, request=request)
-    given = CertificateInSerializer(data=request.data)
+    given = CivilCertificateInSerializer(data=request.data)
     given.is_valid(raise_exception=True)
     data = dict(given.validated_data)
     authority = Agency.objects.filter(code=data.pop("authority")).first()
@@ -151,20 +151,20 @@ def certificate_issue(request):
         )
     except DjangoValidationError as exc:
         raise _validation(exc) from None
-    return Response(CertificateOutSerializer(certificate).data, status=201)
+    return Response(CivilCertificateOutSerializer(certificate).data, status=201)
 
 
 certificate_issue.ctip_permission = (CERTIFICATE, permissions.CREATE)
 
 
-class RevokeInSerializer(serializers.Serializer):
+class CivilCertificateRevokeInSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=RevocationReason.choices)
 
 
 @extend_schema(
     operation_id="prevention_certificate_revoke",
-    request=RevokeInSerializer,
-    responses={200: CertificateOutSerializer, **ERRORS},
+    request=CivilCertificateRevokeInSerializer,
+    responses={200: CivilCertificateOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def certificate_revoke(request, pk):
@@ -172,7 +172,7 @@ def certificate_revoke(request, pk):
     certificate = selectors.access_certificate(
         request.user, pk, action=permissions.CHANGE, request=request
     )
-    given = RevokeInSerializer(data=request.data)
+    given = CivilCertificateRevokeInSerializer(data=request.data)
     given.is_valid(raise_exception=True)
     try:
         certificate = services.certificate_revoke(
@@ -183,7 +183,7 @@ def certificate_revoke(request, pk):
         )
     except DjangoValidationError as exc:
         raise _validation(exc) from None
-    return Response(CertificateOutSerializer(certificate).data)
+    return Response(CivilCertificateOutSerializer(certificate).data)
 
 
 certificate_revoke.ctip_permission = (CERTIFICATE, permissions.CHANGE)
@@ -192,41 +192,41 @@ certificate_revoke.ctip_permission = (CERTIFICATE, permissions.CHANGE)
 # --- Indicators ---------------------------------------------------------------------------
 
 
-class IndicatorInSerializer(serializers.Serializer):
+class PreventionIndicatorInSerializer(serializers.Serializer):
     country = serializers.ChoiceField(choices=Country.choices, required=False, default=None)
     start = serializers.DateField(required=False, default=None)
     end = serializers.DateField(required=False, default=None)
 
 
-class RowSerializer(serializers.Serializer):
+class PreventionRowSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     events = serializers.IntegerField()
     reached = serializers.IntegerField()
 
 
-class IndicatorOutSerializer(serializers.Serializer):
+class PreventionIndicatorOutSerializer(serializers.Serializer):
     events = serializers.IntegerField()
     reached = serializers.IntegerField()
     female = serializers.IntegerField()
     male = serializers.IntegerField()
     unknown = serializers.IntegerField()
     by_group = serializers.DictField(child=serializers.IntegerField())
-    by_channel = RowSerializer(many=True)
-    by_audience = RowSerializer(many=True)
+    by_channel = PreventionRowSerializer(many=True)
+    by_audience = PreventionRowSerializer(many=True)
 
 
 @extend_schema(
     operation_id="prevention_indicators",
-    parameters=[IndicatorInSerializer],
-    responses={200: IndicatorOutSerializer, **ERRORS},
+    parameters=[PreventionIndicatorInSerializer],
+    responses={200: PreventionIndicatorOutSerializer, **ERRORS},
 )
 @api_view(["GET"])
 def indicator_values(request):
     """People reached by dissemination (counts only), by sex and age group, channel and
     target group."""
     permissions.require(request.user, DISSEMINATION, permissions.VIEW, request=request)
-    given = IndicatorInSerializer(data=request.query_params)
+    given = PreventionIndicatorInSerializer(data=request.query_params)
     given.is_valid(raise_exception=True)
     period = given.validated_data
     reached = indicators.people_reached(**period)
@@ -240,7 +240,7 @@ def indicator_values(request):
         "by_channel": [r.__dict__ for r in indicators.reached_by("channel", **period)],
         "by_audience": [r.__dict__ for r in indicators.reached_by("audience", **period)],
     }
-    return Response(IndicatorOutSerializer(data).data)
+    return Response(PreventionIndicatorOutSerializer(data).data)
 
 
 indicator_values.ctip_permission = (DISSEMINATION, permissions.VIEW)

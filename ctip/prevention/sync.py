@@ -255,6 +255,12 @@ def handle_strategy(message) -> None:
                 continue  # this side's version, not held here: never taken from the peer
             if StrategyVersion.objects.filter(pk=v["id"]).exists():
                 raise _refuse("a version id belongs to another document")
+            numbers = [s["number"] for s in v["sections"]]
+            section_ids = [s["id"] for s in v["sections"]]
+            if len(numbers) != len(set(numbers)) or len(section_ids) != len(set(section_ids)):
+                raise _refuse("two sections of a version have the same number or id")
+            if StrategySection.objects.filter(pk__in=[s["id"] for s in v["sections"]]).exists():
+                raise _refuse("a section id is already in use")
             version = StrategyVersion(
                 id=v["id"],
                 document=document,
@@ -265,6 +271,7 @@ def handle_strategy(message) -> None:
             )
             version.full_clean()
             version.save(force_insert=True)
+            held_versions.add(v["id"])
             StrategySection.objects.bulk_create(
                 StrategySection(
                     id=s["id"],
@@ -276,17 +283,18 @@ def handle_strategy(message) -> None:
                 for s in v["sections"]
             )
             added += 1
+        elif v["id"] not in held_versions:
+            continue
         version_sections = {
             str(pk)
             for pk in StrategySection.objects.filter(version_id=v["id"]).values_list(
                 "pk", flat=True
             )
         }
+        ids = [c["id"] for s in v["sections"] for c in s["comments"]]
         held_comments = {
             str(pk)
-            for pk in StrategyComment.objects.filter(section__version_id=v["id"]).values_list(
-                "pk", flat=True
-            )
+            for pk in StrategyComment.objects.filter(pk__in=ids).values_list("pk", flat=True)
         }
         for s in v["sections"]:
             if s["id"] not in version_sections:
@@ -294,6 +302,7 @@ def handle_strategy(message) -> None:
             for c in s["comments"]:
                 if c["id"] in held_comments or c["country"] != sender:
                     continue
+                held_comments.add(c["id"])
                 StrategyComment.objects.create(
                     id=c["id"],
                     section_id=s["id"],
@@ -305,11 +314,14 @@ def handle_strategy(message) -> None:
                 added += 1
         held_steps = {
             str(pk)
-            for pk in StrategyStep.objects.filter(version_id=v["id"]).values_list("pk", flat=True)
+            for pk in StrategyStep.objects.filter(pk__in=[t["id"] for t in v["steps"]]).values_list(
+                "pk", flat=True
+            )
         }
         for t in v["steps"]:
             if t["id"] in held_steps or t["country"] != sender:
                 continue
+            held_steps.add(t["id"])
             if (
                 t["kind"] == StepKind.APPROVED
                 and StrategyStep.objects.filter(

@@ -235,3 +235,42 @@ def test_home_card_shows_versions_waiting_for_this_side(manager, caseworker_a):
     assert cards(caseworker_a) == []  # readers are not asked to review
     services.version_step(user=manager, version=version, kind="approved")
     assert cards(manager) == []
+
+
+@override_settings(CTIP_NODE="CN")
+def test_a_malformed_state_is_refused_whole(db):
+    from ctip.exchange.core import HandlerRefused
+
+    section = {
+        "id": "3d9b6a1e-2b9f-4c38-9d5e-5b1a4c1f0a17",
+        "number": 1,
+        "heading": "P",
+        "text": "P.",
+        "comments": [],
+    }
+    body = {
+        "id": "1d9b6a1e-2b9f-4c38-9d5e-5b1a4c1f0a15",
+        "title": "Joint preventive strategy",
+        "origin": "KH",
+        "versions": [
+            {
+                "id": "2d9b6a1e-2b9f-4c38-9d5e-5b1a4c1f0a16",
+                "number": 1,
+                "origin": "KH",
+                "author": "NCCT (KH)",
+                "submitted_at": timezone.now().isoformat(),
+                "sections": [section, {**section, "id": "5d9b6a1e-2b9f-4c38-9d5e-5b1a4c1f0a19"}],
+                "steps": [],
+            }
+        ],
+    }
+    with pytest.raises(HandlerRefused):
+        sync.handle_strategy(incoming(body, sender="KH"))
+    # A document the sender did not start and this node does not hold is refused too.
+    with pytest.raises(HandlerRefused):
+        sync.handle_strategy(
+            incoming(
+                {**body, "id": "0d9b6a1e-2b9f-4c38-9d5e-5b1a4c1f0a10", "origin": "CN"},
+                sender="KH",
+            )
+        )
