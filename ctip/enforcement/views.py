@@ -569,6 +569,12 @@ def meeting_detail(request, pk):
         {
             "meeting": meeting,
             "cases": selectors.meeting_cases(user=user, meeting=meeting),
+            # The other country's references (this node's cases are shown above, if visible).
+            "other_references": [
+                ref
+                for ref in meeting.case_references
+                if ref not in set(meeting.le_cases.values_list("reference", flat=True))
+            ],
             "editable": editable,
             "participant_form": forms.ParticipantForm(members=members),
             "minutes_form": forms.MinutesForm(

@@ -163,3 +163,24 @@ def test_bad_requests_are_refused_with_a_clear_error_in_api_and_page(
     )
     assert response.status_code == 400
     assert "not received" in response.json()["error"]["fields"]["non_field_errors"][0]
+
+
+def test_a_meeting_page_links_only_the_cases_the_user_may_open(police, police_b, le_case):
+    meeting = services.meeting_schedule(
+        user=police,
+        data=services.MeetingInput(
+            title="Case meeting (test)",
+            host_country="KH",
+            place="Phnom Penh",
+            starts_on=timezone.localdate(),
+            ends_on=timezone.localdate(),
+            second_language="km",
+            le_cases=(le_case,),
+            case_references=("LE-CN-2026-0042",),
+        ),
+    )
+    own = verified_client(police).get(f"/enforcement/meetings/{meeting.pk}/").content.decode()
+    assert own.count(le_case.reference) == 1 and f"/enforcement/cases/{le_case.pk}/" in own
+    assert "LE-CN-2026-0042" in own
+    other = verified_client(police_b).get(f"/enforcement/meetings/{meeting.pk}/").content.decode()
+    assert le_case.reference not in other and "LE-CN-2026-0042" in other
