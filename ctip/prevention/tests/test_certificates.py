@@ -360,3 +360,22 @@ def test_registrar_home_card_counts_own_authority_only(registrar, registrar_b, g
     issue(registrar, gdi)
     assert [c.count for c in cards(registrar)] == [1]
     assert [c.count for c in cards(registrar_b)] == [0]
+
+
+def test_certificate_list_queries_do_not_grow_with_rows(registrar, gdi, client_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_of(registrar)
+    issue(registrar, gdi, number="n-1")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/prevention/certificates/").status_code == 200
+    for i in range(2, 6):
+        issue(registrar, gdi, number=f"n-{i}")
+    with CaptureQueriesContext(connection) as five:
+        page = client.get("/prevention/certificates/").content.decode()
+    assert page.count(HOLDER) == 5
+    # One audit row per shown record is written in one batch: reads stay flat.
+    reads = [q for q in five.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    reads_one = [q for q in one.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(reads) == len(reads_one)
