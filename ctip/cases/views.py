@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ctip.accounts import permissions
@@ -1195,9 +1196,9 @@ def handover_print(request, pk):
             "case": case,
             "rep": rep,
             "sections": sections,
-            "heading": _labels(_("Handover record")),
-            "shared": _labels(_("Shared case reference")),
-            "signature": _labels(_("Signature")),
+            "heading": _labels(gettext_lazy("Handover record")),
+            "shared": _labels(gettext_lazy("Shared case reference")),
+            "signature": _labels(gettext_lazy("Signature")),
             "now": timezone.now(),
         },
     )

@@ -500,3 +500,10 @@ def test_handover_record_matches_what_was_exchanged(cn_case, caseworker_a, clien
         "follow_up",
         "closed",
     ]
+
+
+def test_handover_print_is_bilingual(cn_case, caseworker_a, client_of):
+    _to_handover(cn_case, caseworker_a)
+    text = client_of(caseworker_a).get(f"/persons/cases/{cn_case.pk}/handover/").content.decode()
+    for label in ("ហត្ថលេខា", "签名", "លេខយោងករណីរួម", "共享个案编号", "遣返计划提议"):
+        assert label in text, label
