@@ -64,7 +64,7 @@ def _paginate(request, rows, serializer):
 # --- Taskforce ----------------------------------------------------------------------------
 
 
-class MemberOutSerializer(serializers.Serializer):
+class EnforcementMemberOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     country = serializers.CharField()
     taskforce_role = serializers.CharField()
@@ -81,12 +81,15 @@ class MemberOutSerializer(serializers.Serializer):
 
 
 @extend_schema(
-    operation_id="enforcement_taskforce", responses={200: MemberOutSerializer(many=True), **ERRORS}
+    operation_id="enforcement_taskforce",
+    responses={200: EnforcementMemberOutSerializer(many=True), **ERRORS},
 )
 @api_view(["GET"])
 def taskforce(request):
     permissions.require(request.user, RESOURCE, VIEW, request=request)
-    return _paginate(request, selectors.member_list(user=request.user), MemberOutSerializer)
+    return _paginate(
+        request, selectors.member_list(user=request.user), EnforcementMemberOutSerializer
+    )
 
 
 taskforce.ctip_permission = (RESOURCE, VIEW)
@@ -95,7 +98,7 @@ taskforce.ctip_permission = (RESOURCE, VIEW)
 # --- Law-enforcement cases ----------------------------------------------------------------
 
 
-class LeCaseInSerializer(serializers.Serializer):
+class EnforcementLeCaseInSerializer(serializers.Serializer):
     offences = serializers.ListField(
         child=serializers.ChoiceField(choices=Offence.choices), min_length=1, max_length=10
     )
@@ -104,7 +107,7 @@ class LeCaseInSerializer(serializers.Serializer):
     locations = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class LeCaseOutSerializer(serializers.Serializer):
+class EnforcementLeCaseOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     reference = serializers.CharField()
     offences = serializers.ListField(child=serializers.CharField())
@@ -113,7 +116,7 @@ class LeCaseOutSerializer(serializers.Serializer):
     opened_at = serializers.DateTimeField()
 
 
-class SuspectOutSerializer(serializers.Serializer):
+class EnforcementSuspectOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     aliases = serializers.CharField(allow_null=True)
@@ -123,7 +126,7 @@ class SuspectOutSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class VictimOutSerializer(serializers.Serializer):
+class EnforcementVictimOutSerializer(serializers.Serializer):
     label = serializers.CharField(source="link.label")
     role = serializers.CharField(source="link.role")
     linked = serializers.SerializerMethodField()
@@ -137,18 +140,18 @@ class VictimOutSerializer(serializers.Serializer):
         return row.case.reference if row.case is not None else None
 
 
-class LeCaseDetailOutSerializer(LeCaseOutSerializer):
+class EnforcementLeCaseDetailOutSerializer(EnforcementLeCaseOutSerializer):
     summary = serializers.CharField(allow_null=True)
     locations = serializers.CharField(allow_null=True)
-    suspects = SuspectOutSerializer(many=True)
-    victims = VictimOutSerializer(many=True)
+    suspects = EnforcementSuspectOutSerializer(many=True)
+    victims = EnforcementVictimOutSerializer(many=True)
 
 
 def _case_detail(request, le_case: LeCase) -> dict:
     suspects = list(le_case.suspects.select_related("data_key"))
     audit_view(actor=request.user, objects=[le_case], fields=LeCase.PII_FIELDS, request=request)
     audit_view(actor=request.user, objects=suspects, fields=Suspect.PII_FIELDS, request=request)
-    data = LeCaseDetailOutSerializer(
+    data = EnforcementLeCaseDetailOutSerializer(
         {
             **{
                 f: getattr(le_case, f)
@@ -164,15 +167,21 @@ def _case_detail(request, le_case: LeCase) -> dict:
 
 
 @extend_schema(
-    operation_id="enforcement_cases",
-    request=LeCaseInSerializer,
-    responses={200: LeCaseOutSerializer(many=True), 201: LeCaseDetailOutSerializer, **ERRORS},
+    methods=["GET"],
+    operation_id="enforcement_cases_list",
+    responses={200: EnforcementLeCaseOutSerializer(many=True), **ERRORS},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="enforcement_cases_open",
+    request=EnforcementLeCaseInSerializer,
+    responses={201: EnforcementLeCaseDetailOutSerializer, **ERRORS},
 )
 @api_view(["GET", "POST"])
 def cases(request):
     if request.method == "POST":
         permissions.require(request.user, RESOURCE, CREATE, request=request)
-        body = LeCaseInSerializer(data=request.data)
+        body = EnforcementLeCaseInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["offences"] = tuple(data["offences"])
@@ -185,14 +194,14 @@ def cases(request):
         return Response(_case_detail(request, le_case), status=201)
     permissions.require(request.user, RESOURCE, VIEW, request=request)
     rows = selectors.le_case_list(user=request.user).select_related("owner_agency")
-    return _paginate(request, rows, LeCaseOutSerializer)
+    return _paginate(request, rows, EnforcementLeCaseOutSerializer)
 
 
 cases.ctip_permission = (RESOURCE, VIEW)
 
 
 @extend_schema(
-    operation_id="enforcement_case", responses={200: LeCaseDetailOutSerializer, **ERRORS}
+    operation_id="enforcement_case", responses={200: EnforcementLeCaseDetailOutSerializer, **ERRORS}
 )
 @api_view(["GET"])
 def case_detail(request, pk):
@@ -203,7 +212,7 @@ def case_detail(request, pk):
 case_detail.ctip_permission = (RESOURCE, VIEW)
 
 
-class SuspectInSerializer(serializers.Serializer):
+class EnforcementSuspectInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=300)
     aliases = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     role = serializers.ChoiceField(choices=SuspectRole.choices)
@@ -217,13 +226,13 @@ class SuspectInSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="enforcement_case_suspect_add",
-    request=SuspectInSerializer,
-    responses={201: SuspectOutSerializer, **ERRORS},
+    request=EnforcementSuspectInSerializer,
+    responses={201: EnforcementSuspectOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def suspects(request, pk):
     le_case = selectors.access_le_case(request.user, pk, action=CHANGE, request=request)
-    body = SuspectInSerializer(data=request.data)
+    body = EnforcementSuspectInSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     try:
         suspect = services.suspect_add(
@@ -234,20 +243,20 @@ def suspects(request, pk):
         )
     except DjangoValidationError as exc:
         raise _validation(exc) from None
-    return Response(SuspectOutSerializer(suspect).data, status=201)
+    return Response(EnforcementSuspectOutSerializer(suspect).data, status=201)
 
 
 suspects.ctip_permission = (RESOURCE, CHANGE)
 
 
-class VictimInSerializer(serializers.Serializer):
+class EnforcementVictimInSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=VictimRole.choices)
     case_reference = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=24
     )
 
 
-class VictimLinkOutSerializer(serializers.Serializer):
+class EnforcementVictimLinkOutSerializer(serializers.Serializer):
     label = serializers.CharField()
     role = serializers.CharField()
     case_reference = serializers.CharField()
@@ -255,13 +264,13 @@ class VictimLinkOutSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="enforcement_case_victim_add",
-    request=VictimInSerializer,
-    responses={201: VictimLinkOutSerializer, **ERRORS},
+    request=EnforcementVictimInSerializer,
+    responses={201: EnforcementVictimLinkOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def victims(request, pk):
     le_case = selectors.access_le_case(request.user, pk, action=CHANGE, request=request)
-    body = VictimInSerializer(data=request.data)
+    body = EnforcementVictimInSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     try:
         link = services.victim_link_add(
@@ -269,7 +278,7 @@ def victims(request, pk):
         )
     except DjangoValidationError as exc:
         raise _validation(exc) from None
-    return Response(VictimLinkOutSerializer(link).data, status=201)
+    return Response(EnforcementVictimLinkOutSerializer(link).data, status=201)
 
 
 victims.ctip_permission = (RESOURCE, CHANGE)
@@ -278,7 +287,7 @@ victims.ctip_permission = (RESOURCE, CHANGE)
 # --- Requests -----------------------------------------------------------------------------
 
 
-class RequestInSerializer(serializers.Serializer):
+class EnforcementRequestInSerializer(serializers.Serializer):
     counterpart = serializers.UUIDField(required=False, allow_null=True, default=None)
     asked = serializers.CharField(max_length=10000, allow_blank=True)
     legal_basis = serializers.CharField(required=False, allow_blank=True, default="", max_length=30)
@@ -292,7 +301,7 @@ class RequestInSerializer(serializers.Serializer):
     )
 
 
-class RequestOutSerializer(serializers.Serializer):
+class EnforcementRequestOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     direction = serializers.ChoiceField(choices=Direction.choices)
     status = serializers.ChoiceField(choices=RequestStatus.choices)
@@ -316,59 +325,59 @@ class RequestOutSerializer(serializers.Serializer):
         return obj.is_overdue()
 
 
-class DeliveryOutSerializer(serializers.Serializer):
+class EnforcementDeliveryOutSerializer(serializers.Serializer):
     msg_id = serializers.CharField()
     status = serializers.CharField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
     has_receipt = serializers.BooleanField()
 
 
-class EventOutSerializer(serializers.Serializer):
+class EnforcementEventOutSerializer(serializers.Serializer):
     kind = serializers.CharField()
     at = serializers.DateTimeField()
 
 
-class RequestDetailOutSerializer(RequestOutSerializer):
+class EnforcementRequestDetailOutSerializer(EnforcementRequestOutSerializer):
     asked = serializers.CharField(allow_null=True)
     answer = serializers.CharField(allow_null=True)
     delivery = serializers.SerializerMethodField()
     answer_delivery = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 
-    @extend_schema_field(DeliveryOutSerializer(allow_null=True))
+    @extend_schema_field(EnforcementDeliveryOutSerializer(allow_null=True))
     def get_delivery(self, obj):
         """The request's exchange message and its receipt (requests this node sent)."""
         return _delivery(obj.request_msg_id if obj.direction == Direction.OUTGOING else None)
 
-    @extend_schema_field(DeliveryOutSerializer(allow_null=True))
+    @extend_schema_field(EnforcementDeliveryOutSerializer(allow_null=True))
     def get_answer_delivery(self, obj):
         """The answer's exchange message and its receipt (requests this node answered)."""
         return _delivery(obj.answer_msg_id if obj.direction == Direction.INCOMING else None)
 
-    @extend_schema_field(EventOutSerializer(many=True))
+    @extend_schema_field(EnforcementEventOutSerializer(many=True))
     def get_history(self, obj):
-        return EventOutSerializer(obj.events.all(), many=True).data
+        return EnforcementEventOutSerializer(obj.events.all(), many=True).data
 
 
 def _request_detail(request, req: InfoRequest) -> dict:
     audit_view(actor=request.user, objects=[req], fields=InfoRequest.PII_FIELDS, request=request)
-    return RequestDetailOutSerializer(req).data
+    return EnforcementRequestDetailOutSerializer(req).data
 
 
 def _delivery(msg_id):
     found = selectors.delivery_of(msg_id)
-    return DeliveryOutSerializer(found).data if found else None
+    return EnforcementDeliveryOutSerializer(found).data if found else None
 
 
 @extend_schema(
     operation_id="enforcement_case_request_send",
-    request=RequestInSerializer,
-    responses={201: RequestDetailOutSerializer, **ERRORS},
+    request=EnforcementRequestInSerializer,
+    responses={201: EnforcementRequestDetailOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def request_send(request, pk):
     le_case = selectors.access_le_case(request.user, pk, action=CHANGE, request=request)
-    body = RequestInSerializer(data=request.data)
+    body = EnforcementRequestInSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     try:
         req = services.request_send(
@@ -385,7 +394,7 @@ def request_send(request, pk):
 request_send.ctip_permission = (RESOURCE, CHANGE)
 
 
-class RequestListInSerializer(serializers.Serializer):
+class EnforcementRequestListInSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(
         choices=Direction.choices, required=False, allow_blank=True, default=""
     )
@@ -397,23 +406,24 @@ class RequestListInSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="enforcement_requests",
-    parameters=[RequestListInSerializer],
-    responses={200: RequestOutSerializer(many=True), **ERRORS},
+    parameters=[EnforcementRequestListInSerializer],
+    responses={200: EnforcementRequestOutSerializer(many=True), **ERRORS},
 )
 @api_view(["GET"])
 def requests(request):
     permissions.require(request.user, RESOURCE, VIEW, request=request)
-    query = RequestListInSerializer(data=request.query_params)
+    query = EnforcementRequestListInSerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     rows = selectors.request_list(user=request.user, **query.validated_data)
-    return _paginate(request, rows, RequestOutSerializer)
+    return _paginate(request, rows, EnforcementRequestOutSerializer)
 
 
 requests.ctip_permission = (RESOURCE, VIEW)
 
 
 @extend_schema(
-    operation_id="enforcement_request", responses={200: RequestDetailOutSerializer, **ERRORS}
+    operation_id="enforcement_request",
+    responses={200: EnforcementRequestDetailOutSerializer, **ERRORS},
 )
 @api_view(["GET"])
 def request_detail(request, pk):
@@ -424,20 +434,20 @@ def request_detail(request, pk):
 request_detail.ctip_permission = (RESOURCE, VIEW)
 
 
-class AnswerInSerializer(serializers.Serializer):
+class EnforcementAnswerInSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     answer = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
 @extend_schema(
     operation_id="enforcement_request_answer",
-    request=AnswerInSerializer,
-    responses={200: RequestDetailOutSerializer, **ERRORS},
+    request=EnforcementAnswerInSerializer,
+    responses={200: EnforcementRequestDetailOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def request_answer(request, pk):
     req = selectors.access_request(request.user, pk, action=CHANGE, request=request)
-    body = AnswerInSerializer(data=request.data)
+    body = EnforcementAnswerInSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     try:
         req = services.request_answer(
@@ -458,7 +468,7 @@ request_answer.ctip_permission = (RESOURCE, CHANGE)
 # --- Meetings -----------------------------------------------------------------------------
 
 
-class MeetingInSerializer(serializers.Serializer):
+class EnforcementMeetingInSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     host_country = serializers.ChoiceField(choices=Country.choices)
     place = serializers.CharField(max_length=200)
@@ -474,7 +484,7 @@ class MeetingInSerializer(serializers.Serializer):
     )
 
 
-class ParticipantOutSerializer(serializers.Serializer):
+class EnforcementParticipantOutSerializer(serializers.Serializer):
     member = serializers.UUIDField(source="member_id", allow_null=True)
     name = serializers.CharField(source="display_name")
     organisation = serializers.CharField(source="display_organisation")
@@ -482,7 +492,7 @@ class ParticipantOutSerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
-class ActionItemOutSerializer(serializers.Serializer):
+class EnforcementActionItemOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     text = serializers.CharField()
     owner = serializers.UUIDField(source="owner_id", allow_null=True)
@@ -491,7 +501,7 @@ class ActionItemOutSerializer(serializers.Serializer):
     done_on = serializers.DateField(allow_null=True)
 
 
-class MeetingOutSerializer(serializers.Serializer):
+class EnforcementMeetingOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     origin = serializers.CharField()
     title = serializers.CharField()
@@ -503,15 +513,15 @@ class MeetingOutSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-class MeetingDetailOutSerializer(MeetingOutSerializer):
+class EnforcementMeetingDetailOutSerializer(EnforcementMeetingOutSerializer):
     agenda = serializers.CharField()
     second_language = serializers.CharField()
     minutes_en = serializers.CharField(allow_null=True)
     minutes_second = serializers.CharField(allow_null=True)
     case_references = serializers.ListField(child=serializers.CharField())
-    participants = ParticipantOutSerializer(many=True, source="participants.all")
+    participants = EnforcementParticipantOutSerializer(many=True, source="participants.all")
     decisions = serializers.SerializerMethodField()
-    action_items = ActionItemOutSerializer(many=True, source="action_items.all")
+    action_items = EnforcementActionItemOutSerializer(many=True, source="action_items.all")
 
     def get_decisions(self, obj) -> list[str]:
         return [d.text for d in obj.decisions.all()]
@@ -520,19 +530,25 @@ class MeetingDetailOutSerializer(MeetingOutSerializer):
 def _meeting_detail(request, meeting) -> dict:
     meeting = selectors.access_meeting(request.user, meeting.pk, request=request)
     audit_view(actor=request.user, objects=[meeting], fields=meeting.PII_FIELDS, request=request)
-    return MeetingDetailOutSerializer(meeting).data
+    return EnforcementMeetingDetailOutSerializer(meeting).data
 
 
 @extend_schema(
-    operation_id="enforcement_meetings",
-    request=MeetingInSerializer,
-    responses={200: MeetingOutSerializer(many=True), 201: MeetingDetailOutSerializer, **ERRORS},
+    methods=["GET"],
+    operation_id="enforcement_meetings_list",
+    responses={200: EnforcementMeetingOutSerializer(many=True), **ERRORS},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="enforcement_meetings_schedule",
+    request=EnforcementMeetingInSerializer,
+    responses={201: EnforcementMeetingDetailOutSerializer, **ERRORS},
 )
 @api_view(["GET", "POST"])
 def meetings(request):
     if request.method == "POST":
         permissions.require(request.user, RESOURCE, CREATE, request=request)
-        body = MeetingInSerializer(data=request.data)
+        body = EnforcementMeetingInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["le_cases"] = tuple(data["le_cases"])
@@ -545,14 +561,17 @@ def meetings(request):
             raise _validation(exc) from None
         return Response(_meeting_detail(request, meeting), status=201)
     permissions.require(request.user, RESOURCE, VIEW, request=request)
-    return _paginate(request, selectors.meeting_list(user=request.user), MeetingOutSerializer)
+    return _paginate(
+        request, selectors.meeting_list(user=request.user), EnforcementMeetingOutSerializer
+    )
 
 
 meetings.ctip_permission = (RESOURCE, VIEW)
 
 
 @extend_schema(
-    operation_id="enforcement_meeting", responses={200: MeetingDetailOutSerializer, **ERRORS}
+    operation_id="enforcement_meeting",
+    responses={200: EnforcementMeetingDetailOutSerializer, **ERRORS},
 )
 @api_view(["GET"])
 def meeting_detail(request, pk):
@@ -563,7 +582,7 @@ def meeting_detail(request, pk):
 meeting_detail.ctip_permission = (RESOURCE, VIEW)
 
 
-class ParticipantInSerializer(serializers.Serializer):
+class EnforcementParticipantInSerializer(serializers.Serializer):
     member = serializers.UUIDField(required=False, allow_null=True, default=None)
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     organisation = serializers.CharField(
@@ -573,7 +592,7 @@ class ParticipantInSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ParticipantRole.choices, default="member")
 
 
-class MinutesInSerializer(serializers.Serializer):
+class EnforcementMinutesInSerializer(serializers.Serializer):
     minutes_en = serializers.CharField(max_length=50000, allow_blank=True)
     minutes_second = serializers.CharField(max_length=50000, allow_blank=True)
     decisions = serializers.ListField(
@@ -581,7 +600,7 @@ class MinutesInSerializer(serializers.Serializer):
     )
 
 
-class ActionItemInSerializer(serializers.Serializer):
+class EnforcementActionItemInSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
     due_on = serializers.DateField()
     owner = serializers.UUIDField(required=False, allow_null=True, default=None)
@@ -601,8 +620,8 @@ def _meeting_action(request, pk, serializer, run):
 
 @extend_schema(
     operation_id="enforcement_meeting_participant_add",
-    request=ParticipantInSerializer,
-    responses={200: MeetingDetailOutSerializer, **ERRORS},
+    request=EnforcementParticipantInSerializer,
+    responses={200: EnforcementMeetingDetailOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def meeting_participants(request, pk):
@@ -614,7 +633,7 @@ def meeting_participants(request, pk):
             request=request,
         )
 
-    return _meeting_action(request, pk, ParticipantInSerializer, run)
+    return _meeting_action(request, pk, EnforcementParticipantInSerializer, run)
 
 
 meeting_participants.ctip_permission = (RESOURCE, CHANGE)
@@ -622,8 +641,8 @@ meeting_participants.ctip_permission = (RESOURCE, CHANGE)
 
 @extend_schema(
     operation_id="enforcement_meeting_minutes",
-    request=MinutesInSerializer,
-    responses={200: MeetingDetailOutSerializer, **ERRORS},
+    request=EnforcementMinutesInSerializer,
+    responses={200: EnforcementMeetingDetailOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def meeting_minutes(request, pk):
@@ -637,7 +656,7 @@ def meeting_minutes(request, pk):
             request=request,
         )
 
-    return _meeting_action(request, pk, MinutesInSerializer, run)
+    return _meeting_action(request, pk, EnforcementMinutesInSerializer, run)
 
 
 meeting_minutes.ctip_permission = (RESOURCE, CHANGE)
@@ -645,8 +664,8 @@ meeting_minutes.ctip_permission = (RESOURCE, CHANGE)
 
 @extend_schema(
     operation_id="enforcement_meeting_action_item_add",
-    request=ActionItemInSerializer,
-    responses={200: MeetingDetailOutSerializer, **ERRORS},
+    request=EnforcementActionItemInSerializer,
+    responses={200: EnforcementMeetingDetailOutSerializer, **ERRORS},
 )
 @api_view(["POST"])
 def meeting_action_items(request, pk):
@@ -658,7 +677,7 @@ def meeting_action_items(request, pk):
             request=request,
         )
 
-    return _meeting_action(request, pk, ActionItemInSerializer, run)
+    return _meeting_action(request, pk, EnforcementActionItemInSerializer, run)
 
 
 meeting_action_items.ctip_permission = (RESOURCE, CHANGE)
@@ -667,12 +686,12 @@ meeting_action_items.ctip_permission = (RESOURCE, CHANGE)
 # --- Indicators ---------------------------------------------------------------------------
 
 
-class IndicatorInSerializer(serializers.Serializer):
+class EnforcementIndicatorInSerializer(serializers.Serializer):
     start = serializers.DateField(required=False, allow_null=True, default=None)
     end = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class IndicatorOutSerializer(serializers.Serializer):
+class EnforcementIndicatorOutSerializer(serializers.Serializer):
     start = serializers.DateField(allow_null=True)
     end = serializers.DateField(allow_null=True)
     requests_sent = serializers.IntegerField()
@@ -689,16 +708,16 @@ class IndicatorOutSerializer(serializers.Serializer):
 
 @extend_schema(
     operation_id="enforcement_indicators",
-    parameters=[IndicatorInSerializer],
-    responses={200: IndicatorOutSerializer, **ERRORS},
+    parameters=[EnforcementIndicatorInSerializer],
+    responses={200: EnforcementIndicatorOutSerializer, **ERRORS},
 )
 @api_view(["GET"])
 def indicator_values(request):
     permissions.require(request.user, INDICATORS, VIEW, request=request)
-    query = IndicatorInSerializer(data=request.query_params)
+    query = EnforcementIndicatorInSerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     summary = indicators.summary(**query.validated_data)
-    return Response(IndicatorOutSerializer(summary).data)
+    return Response(EnforcementIndicatorOutSerializer(summary).data)
 
 
 indicator_values.ctip_permission = (INDICATORS, VIEW)
