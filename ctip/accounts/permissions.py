@@ -60,6 +60,7 @@ def register(resource: str, grants: dict[str, set[str]]) -> None:
 TWO_FACTOR_ROLES = {role for role, caps in CAPABILITIES.items() if "pii" in caps} | {
     Role.NODE_ADMIN,
     Role.DIRECTORY_EDITOR,
+    Role.CIVIL_REGISTRAR,  # reads holders' names and numbers on certificates
 }
 
 

@@ -59,7 +59,7 @@ def read_credentials(home: Path) -> dict[str, dict[str, str]]:
     return rows
 
 
-def start_node(base: Path, node: str = "KH") -> RunningNode:
+def start_node(base: Path, node: str = "KH", *, timeout: float = 90) -> RunningNode:
     home = base / node.lower()
     ctip("init", "--node", node, "--home", str(home))
     ctip("demo_data", "--home", str(home))
@@ -71,7 +71,7 @@ def start_node(base: Path, node: str = "KH") -> RunningNode:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout  # generous: a loaded CI machine starts slowly
     while True:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310

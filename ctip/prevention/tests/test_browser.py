@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ctip.core.tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from ctip.core.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 from ctip.testing.nodes import start_node
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,15 +59,6 @@ def kh_node(tmp_path_factory):
     node.stop()
 
 
-def sign_in_password_only(page, node, username: str) -> None:
-    """Civil registration officers sign in with their password (no two-factor role)."""
-    page.goto(f"{node.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", node.credentials[username]["password"])
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(f"{node.url}/")
-
-
 def scan(page) -> str:
     """Decode the QR code of the page from its rendered image."""
     import numpy as np
@@ -88,7 +79,7 @@ def test_print_scan_and_verify_a_marriage_certificate(browser, kh_node):
     failed = []
     context.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     page = context.new_page()
-    sign_in_password_only(page, kh_node, "kh_civil_registrar")
+    sign_in(page, kh_node, "kh_civil_registrar")  # password and TOTP code
 
     page.goto(f"{kh_node.url}/prevention/certificates/new/")
     page.select_option("#id_doc_type", "marriage")
