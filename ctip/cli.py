@@ -30,10 +30,17 @@ Administration (Django management commands):
   keys rotate --home DIR                               new master key; re-wrap every data key
   plan load|export --home DIR                          the Plan of Action data file
   backup --home DIR --output FILE; restore --home DIR --input FILE
+  form show|export|import --home DIR                   the identification form (XLSForm for ODK)
+  match file INPUT.csv --output OUT.csv                deduplicate person records (no node home)
+  match sweep|key-rotate|query|answers --home DIR      duplicates and cross-border match queries
+  stats export --home DIR --format htcds --output F    de-identified case export (HTCDS)
+  stats send|show|import --home DIR                    migration statistics with the other node
   migrate, check, ... --home DIR                       any Django management command
 """
 
 DEMO_PORTS = {"KH": 8000, "CN": 8001}
+# Sent after peering, in this order (taskforce members are directory focal persons).
+DEMO_SYNCS = ("directory_sync", "enforcement_sync", "prevention_sync")
 # Commands that never open the database: they may run without a node home.
 NO_HOME_COMMANDS = {"makemessages", "compilemessages", "spectacular", "makemigrations"}
 
@@ -76,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_init(rest, home)
         if command == "demo":
             return cmd_demo(rest)
-        if command in NO_HOME_COMMANDS and not (home or os.environ.get("CTIP_HOME")):
+        # `match file` deduplicates a CSV file and opens no database (the other match
+        # subcommands work on a node's records).
+        needs_no_home = command in NO_HOME_COMMANDS or (command == "match" and rest[:1] == ["file"])
+        if needs_no_home and not (home or os.environ.get("CTIP_HOME")):
             home = scratch_home()
         use_home(home)
         if command == "serve":
@@ -216,6 +226,11 @@ def cmd_demo(argv: list[str]) -> int:
             run_checked([*me, "migrate", "--home", str(home), "-v", "0"], env)
         run_checked([*me, "demo_data", "--home", str(home)], env)
     peer_demo_nodes(base, me, env)
+    # What each node shares with the other (the demo data was made before the peering); the
+    # messages wait in the outbox and are delivered once both nodes serve (the worker).
+    for node in DEMO_PORTS:
+        for sync in DEMO_SYNCS:
+            run_checked([*me, sync, "--home", str(base / node.lower())], env)
     if no_serve:
         return 0
     commands = [

@@ -146,3 +146,22 @@ def test_exchange_timing_from_the_environment(home):
     one_line_error(
         ctip("check", "--home", str(home), env=env, check=False), "CTIP_EXCHANGE_RETRY_BASE"
     )
+
+
+def test_match_file_needs_no_home(tmp_path):
+    from ctip.testing.nodes import node_env
+
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "record_id,source,name_original,name_latin,sex,birth_date,age_at_record,nationality,"
+        "origin_place,record_date\n"
+        "r1,family,សុខា ចាន់,,F,1998-03-14,,KH,Prey Veng,2026-01-05\n"
+        "r2,passport,CHAN SOKHA,CHAN SOKHA,F,14/03/1998,,KH,,2026-02-01\n"
+        "r3,shelter,Dara Lim,Dara Lim,M,1980,,KH,,2026-03-01\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "clusters.csv"
+    ctip("match", "file", str(source), "--output", str(out), env=node_env())
+    rows = dict(line.split(",") for line in out.read_text().splitlines()[1:])
+    assert rows["r1"] == rows["r2"] != rows["r3"]
+    assert not any(tmp_path.glob("**/db.sqlite3"))  # no node home was made beside the files
