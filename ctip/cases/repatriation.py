@@ -52,7 +52,7 @@ from ctip.cases.models import (
     Track,
 )
 from ctip.cases.sop import current_sop
-from ctip.exchange.core import HandlerRefused
+from ctip.exchange.core import EnvelopeError, HandlerRefused
 
 # --- Refusals of an incoming message (reason codes travel back in the signed receipt) -----
 
@@ -692,7 +692,7 @@ def _step_send(*, user, case: Case, step: str, data: dict, request):
         )
     except ExchangeError as exc:
         raise ValidationError(str(exc)) from None
-    except HandlerRefused as exc:  # the body does not pass the step's schema
+    except EnvelopeError as exc:  # the body does not pass the step's schema
         raise ValidationError(_("The message is incomplete: %(why)s") % {"why": exc}) from None
     return _apply(
         rep=rep,

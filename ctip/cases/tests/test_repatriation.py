@@ -507,3 +507,35 @@ def test_handover_print_is_bilingual(cn_case, caseworker_a, client_of):
     text = client_of(caseworker_a).get(f"/persons/cases/{cn_case.pk}/handover/").content.decode()
     for label in ("ហត្ថលេខា", "签名", "លេខយោងករណីរួម", "共享个案编号", "遣返计划提议"):
         assert label in text, label
+
+
+def test_bad_input_is_refused_with_the_field_and_nothing_sent(cn_case, caseworker_a):
+    api = api_for(caseworker_a)
+    for step in ("case_notification", "verification_request"):
+        assert (
+            api.post(
+                f"/api/v1/cases/{cn_case.pk}/repatriation/{step}", {}, format="json"
+            ).status_code
+            == 201
+        )
+    ref = cn_case.reference
+    receive("verification_result", {"shared_ref": ref, "confirmed": True, "officer": OFFICER})
+    receive(
+        "family_tracing_result",
+        {"shared_ref": ref, "family_found": True, "safe_to_return": "yes", "officer": OFFICER},
+    )
+    before = OutboxMessage.objects.count()
+    answer = api.post(
+        f"/api/v1/cases/{cn_case.pk}/repatriation/travel_document_request",
+        {"data": {"document_kind": "a forged kind"}},
+        format="json",
+    )
+    assert answer.status_code == 400 and "document_kind" in answer.content.decode()
+    assert (
+        api.post(
+            f"/api/v1/cases/{cn_case.pk}/repatriation/no_such_step", {}, format="json"
+        ).status_code
+        == 404
+    )
+    assert OutboxMessage.objects.count() == before
+    assert Repatriation.objects.get(case=cn_case).steps_done[-1] == "family_tracing_result"
