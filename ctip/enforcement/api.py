@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from ctip.accounts import permissions
 from ctip.accounts.models import Country
 from ctip.audit.services import audit_view
-from ctip.core.api import ErrorSerializer
+from ctip.core.api import ErrorSerializer, paginated
 from ctip.enforcement import indicators, selectors, services
 from ctip.enforcement.models import (
     INDICATORS,
@@ -84,6 +84,7 @@ class EnforcementMemberOutSerializer(serializers.Serializer):
     operation_id="enforcement_taskforce",
     responses={200: EnforcementMemberOutSerializer(many=True), **ERRORS},
 )
+@paginated
 @api_view(["GET"])
 def taskforce(request):
     permissions.require(request.user, RESOURCE, VIEW, request=request)
@@ -177,6 +178,7 @@ def _case_detail(request, le_case: LeCase) -> dict:
     request=EnforcementLeCaseInSerializer,
     responses={201: EnforcementLeCaseDetailOutSerializer, **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def cases(request):
     if request.method == "POST":
@@ -409,6 +411,7 @@ class EnforcementRequestListInSerializer(serializers.Serializer):
     parameters=[EnforcementRequestListInSerializer],
     responses={200: EnforcementRequestOutSerializer(many=True), **ERRORS},
 )
+@paginated
 @api_view(["GET"])
 def requests(request):
     permissions.require(request.user, RESOURCE, VIEW, request=request)
@@ -544,6 +547,7 @@ def _meeting_detail(request, meeting) -> dict:
     request=EnforcementMeetingInSerializer,
     responses={201: EnforcementMeetingDetailOutSerializer, **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def meetings(request):
     if request.method == "POST":
