@@ -177,3 +177,25 @@ def test_htcds_download_for_the_me_officer(client_of, me_officer, victims):
     assert response.content.decode().splitlines()[0].startswith("prs_Gender,")
     assert "rows written: 0" in response["X-CTIP-Export-Report"]
     assert AuditEvent.objects.filter(action="export", object_type="monitoring.htcds").exists()
+
+
+def test_api_gives_protected_tables_only(client_of, me_officer, caseworker_a, victims):
+    client = client_of(me_officer)
+    listed = client.get("/api/v1/monitoring/indicators").json()
+    assert {i["code"] for i in listed} >= {catalogue.VICTIMS, catalogue.STAGE_DAYS}
+    table = client.get(f"/api/v1/monitoring/indicators/{catalogue.VICTIMS}?by=sex").json()
+    assert table["threshold"] == 10 and table["total"] == 12
+    flat = [v for line in table["cells"] for v in line] + table["col_totals"] + table["row_totals"]
+    assert 7 not in flat and 5 not in flat
+    assert all(v is None or v == 0 or v >= 10 for v in flat)
+    assert (
+        client.get(f"/api/v1/monitoring/indicators/{catalogue.VICTIMS}?by=name").status_code == 404
+    )
+    bad = client.get(
+        f"/api/v1/monitoring/indicators/{catalogue.VICTIMS}?start=2026-05-01&end=2026-01-01"
+    )
+    assert bad.status_code == 400
+    assert client.get("/api/v1/monitoring/statistics").json() == []
+    other = client_of(caseworker_a)
+    assert other.get("/api/v1/monitoring/indicators").status_code in (403, 404)
+    assert other.get("/api/v1/monitoring/statistics").status_code in (403, 404)
