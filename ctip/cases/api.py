@@ -792,7 +792,9 @@ def case_transfer(request, pk):
 case_transfer.ctip_permission = ("case", permissions.CHANGE)
 
 
-@extend_schema(operation_id="transfers_list", responses={200: TransferOutSerializer(many=True)})
+@extend_schema(
+    operation_id="transfers_list", responses={200: TransferOutSerializer(many=True), **ERRORS}
+)
 @api_view(["GET"])
 def transfers(request):
     """Transfers waiting: proposed to the user's agency, and proposed by it."""
