@@ -3,12 +3,11 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Agency
-from ctip.core.api import ErrorSerializer, paginated
+from ctip.core.api import ErrorSerializer, Pagination, paginated
 
 AUTH_ERRORS = {401: OpenApiResponse(ErrorSerializer), 403: OpenApiResponse(ErrorSerializer)}
 
@@ -49,13 +48,18 @@ me.ctip_permission = ("signed_in", None)
 
 
 @extend_schema(
-    operation_id="agencies_list", responses={200: AgencySerializer(many=True), **AUTH_ERRORS}
+    operation_id="agencies_list",
+    responses={
+        200: AgencySerializer(many=True),
+        400: OpenApiResponse(ErrorSerializer),  # a limit or offset that is not a number
+        **AUTH_ERRORS,
+    },
 )
 @paginated
 @api_view(["GET"])
 def agency_list(request):
     # Agencies are the public structure of both governments' response: any signed-in user.
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(Agency.objects.select_related("parent"), request)
     return paginator.get_paginated_response(AgencySerializer(page, many=True).data)
 

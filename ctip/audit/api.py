@@ -4,11 +4,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 
 from ctip.accounts import permissions
 from ctip.audit.views import AuditFilterForm, filter_events
-from ctip.core.api import ErrorSerializer, paginated
+from ctip.core.api import ErrorSerializer, Pagination, paginated
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -46,7 +45,7 @@ def event_list(request):
     form = AuditFilterForm(request.query_params)
     if not form.is_valid():
         raise ValidationError(form.errors)
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(filter_events(form.cleaned_data), request)
     return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
 

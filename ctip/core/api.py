@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils.translation import gettext
 from rest_framework import exceptions, serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -93,11 +94,29 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
-def paginated(view):
-    """Mark a function API view whose GET answers one LimitOffsetPagination page, so the
-    schema says so (``count``, ``next``, ``previous``, ``results``; ``limit`` and
-    ``offset`` parameters). Put it between ``@extend_schema`` and ``@api_view``."""
-    from rest_framework.pagination import LimitOffsetPagination
+class Pagination(LimitOffsetPagination):
+    """DRF's limit/offset pages, but a ``limit`` or ``offset`` that is not a whole number
+    (or is negative) is a 400 naming the parameter, not silently the default page."""
 
-    view.cls.pagination_class = LimitOffsetPagination
+    max_limit = 500
+
+    def get_limit(self, request):
+        return self._whole(request, self.limit_query_param, super().get_limit(request))
+
+    def get_offset(self, request):
+        return self._whole(request, self.offset_query_param, super().get_offset(request))
+
+    @staticmethod
+    def _whole(request, name: str, value: int) -> int:
+        raw = request.query_params.get(name)
+        if raw is not None and not (raw.isascii() and raw.isdigit()):
+            raise serializers.ValidationError({name: [gettext("Enter a whole number.")]})
+        return value
+
+
+def paginated(view):
+    """Mark a function API view whose GET answers one ``Pagination`` page, so the schema
+    says so (``count``, ``next``, ``previous``, ``results``; ``limit`` and ``offset``
+    parameters). Put it between ``@extend_schema`` and ``@api_view``."""
+    view.cls.pagination_class = Pagination
     return view

@@ -12,13 +12,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Agency
-from ctip.core.api import ErrorSerializer, paginated
+from ctip.core.api import ErrorSerializer, Pagination, paginated
 from ctip.directory import selectors, services
 from ctip.directory.codes import LANGUAGES
 from ctip.directory.models import (
@@ -269,7 +268,7 @@ def service_collection(request):
         country=p.get("country", ""),
         language=p.get("lang", ""),
     )
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(ServiceOutSerializer(page, many=True).data)
 
@@ -412,7 +411,7 @@ def focal_person_collection(request):
         country=p.get("country", ""),
         language=p.get("lang", ""),
     )
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(FocalPersonOutSerializer(page, many=True).data)
 

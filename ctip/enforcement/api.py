@@ -12,13 +12,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Country
 from ctip.audit.services import audit_view
-from ctip.core.api import ErrorSerializer, paginated
+from ctip.core.api import ErrorSerializer, Pagination, paginated
 from ctip.enforcement import indicators, selectors, services
 from ctip.enforcement.models import (
     INDICATORS,
@@ -56,7 +55,7 @@ def _validation(exc: DjangoValidationError) -> ValidationError:
 
 
 def _paginate(request, rows, serializer):
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(rows, request)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
-from ctip.core.api import ErrorSerializer, paginated
+from ctip.core.api import ErrorSerializer, Pagination, paginated
 from ctip.exchange import selectors
 from ctip.exchange.models import OutboxStatus
 
@@ -86,7 +85,7 @@ def outbox_list(request):
     query = OutboxQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     qs = selectors.outbox_list(user=request.user, **query.validated_data)
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(OutboxOutSerializer(page, many=True).data)
 
@@ -123,7 +122,7 @@ def inbox_list(request):
     query = InboxQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     qs = selectors.inbox_list(user=request.user, **query.validated_data)
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(InboxOutSerializer(page, many=True).data)
 

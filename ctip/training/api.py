@@ -9,13 +9,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Country, User
 from ctip.audit.services import audit_view
-from ctip.core.api import ErrorSerializer, paginated
+from ctip.core.api import ErrorSerializer, Pagination, paginated
 from ctip.training import indicators, selectors, services
 from ctip.training.models import (
     RESOURCE,
@@ -82,7 +81,7 @@ def trainings(request):
     query = TrainingListInSerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     qs = selectors.training_list(user=request.user, **query.validated_data).select_related("manual")
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(TrainingOutSerializer(page, many=True).data)
 
@@ -233,7 +232,7 @@ def participants(request, pk):
         )
         return Response(ParticipantOutSerializer(participant).data, status=201)
     qs = selectors.participants_of(user=user, training=training)
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     audit_view(actor=user, objects=page, fields=["full_name", "position"], request=request)
     return paginator.get_paginated_response(ParticipantOutSerializer(page, many=True).data)

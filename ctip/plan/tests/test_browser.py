@@ -55,8 +55,9 @@ def test_timeline_and_a_progress_report_in_khmer(browser, kh_node):
     page.on(
         "request", lambda r: outside.append(r.url) if not r.url.startswith(kh_node.url) else None
     )
-    # The M&E officer (the NCCT secretariat) signs in with a password and a TOTP code.
+    # The M&E officer (the NCCT secretariat) signs in and starts on the plan's dashboard.
     sign_in(page, kh_node, "kh_me_officer")
+    assert page.url == f"{kh_node.url}/plan/"
 
     page.goto(f"{kh_node.url}/plan/timeline/")
     chart = page.locator("svg#timeline")
