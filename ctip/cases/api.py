@@ -16,7 +16,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
@@ -40,7 +39,7 @@ from ctip.cases.models import (
     Stage,
     Track,
 )
-from ctip.core.api import ErrorSerializer
+from ctip.core.api import ErrorSerializer, Pagination, paginated
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -164,6 +163,7 @@ def _out(request, objects, many=False):
     request=PersonInSerializer,
     responses={201: PersonOutSerializer(show_pii=True), **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def persons(request):
     if request.method == "POST":
@@ -178,7 +178,7 @@ def persons(request):
         return Response(_out(request, person), status=201)
     permissions.require(request.user, "person", permissions.VIEW, request=request)
     qs = selectors.person_list(user=request.user, query=request.query_params.get("q", "")[:200])
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(_out(request, page, many=True))
 
@@ -323,6 +323,7 @@ def _submit(request, screening, answers):
     request=ScreeningInSerializer,
     responses={201: ScreeningOutSerializer, **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def screenings(request):
     user = request.user
@@ -361,7 +362,7 @@ def screenings(request):
     )
     if person is False:
         qs = qs.none()
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(_screening_out(request, page, many=True))
 
@@ -555,6 +556,7 @@ class ReferralOutSerializer(serializers.Serializer):
     request=CaseInSerializer,
     responses={201: CaseOutSerializer, **ERRORS},
 )
+@paginated
 @api_view(["GET", "POST"])
 def cases(request):
     user = request.user
@@ -593,7 +595,7 @@ def cases(request):
         include_closed=params.get("closed") in ("1", "true"),
         query=params.get("q", "")[:200],
     )
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(CaseOutSerializer(page, many=True).data)
 
