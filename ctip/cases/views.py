@@ -5,6 +5,7 @@ fragment."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -70,14 +71,21 @@ def _errors(exc: ValidationError) -> list[str]:
 # --- Persons ------------------------------------------------------------------------------
 
 
+def _search(request) -> tuple[dict, str]:
+    """The list's filters, and the name searched for. A name travels only in a POST body,
+    never in the URL, where browser history, proxies and Referer headers would keep it
+    (DP-6); filters without personal data may stay in the query string."""
+    if request.method == "POST":
+        return request.POST, request.POST.get("q", "").strip()[:200]
+    return request.GET, ""
+
+
 @permission("person", permissions.VIEW)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def person_list(request):
     user = request.user
-    query = request.GET.get("q", "").strip()[:200]
-    page = Paginator(selectors.person_list(user=user, query=query), 25).get_page(
-        request.GET.get("page")
-    )
+    params, query = _search(request)
+    page = Paginator(selectors.person_list(user=user, query=query), 25).get_page(params.get("page"))
     sees_pii = permissions.sees_pii(user)
     if sees_pii:
         audit_view(actor=user, objects=page.object_list, fields=LIST_PII_FIELDS, request=request)
@@ -425,20 +433,17 @@ def screening_import(request):
 
 
 @permission("case", permissions.VIEW)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def case_list(request, overdue: bool = False):
     user = request.user
-    stage = request.GET.get("stage", "")
-    query = request.GET.get("q", "").strip()[:200]
+    params, query = _search(request)
+    stage = params.get("stage", "")
+    stage = stage if stage in Stage.values else ""
+    mine, closed = params.get("mine") == "1", params.get("closed") == "1"
     qs = selectors.case_list(
-        user=user,
-        stage=stage if stage in Stage.values else "",
-        overdue=overdue,
-        mine=request.GET.get("mine") == "1",
-        include_closed=request.GET.get("closed") == "1",
-        query=query,
+        user=user, stage=stage, overdue=overdue, mine=mine, include_closed=closed, query=query
     )
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = Paginator(qs, 25).get_page(params.get("page"))
     sees = permissions.sees_pii(user)
     if sees:
         audit_view(
@@ -457,6 +462,19 @@ def case_list(request, overdue: bool = False):
             "stages": Stage.choices,
             "stage": stage,
             "query": query,
+            "mine": mine,
+            "closed": closed,
+            "filters": urlencode(
+                {
+                    k: v
+                    for k, v in (
+                        ("stage", stage),
+                        ("mine", "1" if mine else ""),
+                        ("closed", "1" if closed else ""),
+                    )
+                    if v
+                }
+            ),
             "overdue": overdue,
             "now": timezone.now(),
         },
@@ -464,7 +482,7 @@ def case_list(request, overdue: bool = False):
 
 
 @permission("case", permissions.VIEW)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def overdue_list(request):
     return case_list(request, overdue=True)
 

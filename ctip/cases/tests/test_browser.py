@@ -76,6 +76,7 @@ def test_screening_to_case_to_referral(browser, node):  # noqa: F811 - pytest fi
     page.fill("#q", "ស្រីល័ក្ខ")
     page.press("#q", "Enter")
     page.wait_for_selector("#person-rows >> text=MAO SREYLEAK")
+    assert page.url == f"{node.url}/persons/"  # the name went in a POST body, not the URL
     page.click("#person-rows >> text=KH-P")
     page.click("#start-screening")
     page.wait_for_selector("#screening-form")

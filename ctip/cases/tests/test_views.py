@@ -94,8 +94,8 @@ def test_other_agency_cannot_read_case_or_screening(case_a, caseworker_b, cn_foc
 
 def test_case_list_search_across_scripts_and_overdue(case_a, caseworker_a, client_of):
     client = client_of(caseworker_a)
-    assert case_a.reference in client.get("/persons/cases/", {"q": "Sokha"}).content.decode()
-    assert case_a.reference not in client.get("/persons/cases/", {"q": "Dara"}).content.decode()
+    assert case_a.reference in client.post("/persons/cases/", {"q": "Sokha"}).content.decode()
+    assert case_a.reference not in client.post("/persons/cases/", {"q": "Dara"}).content.decode()
     assert case_a.reference not in client.get("/persons/cases/overdue/").content.decode()
     Case.objects.filter(pk=case_a.pk).update(stage_due_at="2020-01-01T00:00:00Z")
     assert case_a.reference in client.get("/persons/cases/overdue/").content.decode()
@@ -255,3 +255,22 @@ def test_case_page_shows_what_crossed_the_border(case_a, caseworker_a, client_of
     assert page.status_code == 200
     assert page.context["rows"] == [] and "No messages for this case." in page.content.decode()
     assert not OutboxMessage.objects.exists() and not Peer.objects.exists()
+
+
+def test_a_name_is_searched_for_only_from_a_post_body(case_a, caseworker_a, client_of):
+    """DP-6: a name in a URL stays in browser history, proxy logs and Referer headers. The
+    lists ignore ?q=; a search is a POST, and its pages are asked for by POST too."""
+    client = client_of(caseworker_a)
+    assert case_a.reference in client.get("/persons/cases/", {"q": "Dara"}).content.decode()
+    for n in range(30):  # more than a page of persons whose name matches
+        services.person_create(
+            user=caseworker_a, data=services.PersonInput(name_latin=f"SOKHA TEST{n}")
+        )
+    page = client.post("/persons/", {"q": "Sokha"}).content.decode()
+    assert "SOKHA TEST" in page and 'name="page" value="2"' in page
+    assert "?q=" not in page and "Sokha&" not in page
+    second = client.post("/persons/", {"q": "Sokha", "page": "2"}).content.decode()
+    assert "Page 2 of 2" in second
+    # Filters without personal data keep their place in the pages' links.
+    listing = client.get("/persons/cases/", {"stage": "identified"}).content.decode()
+    assert 'name="q"' in listing and 'method="post"' in listing
