@@ -151,10 +151,29 @@ def _out(request, objects, many=False):
     return PersonOutSerializer(objects, many=many, show_pii=show).data
 
 
+class SearchInSerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=200, help_text="a name in any script, a document number or a case reference"
+    )
+
+
+def _no_name_in_url(request) -> None:
+    """DP-6: a name in a URL stays in proxy and server logs. Searches are POSTed."""
+    if "q" in request.query_params:
+        raise ValidationError(
+            {"q": ["Names are never sent in a URL: POST the search to the list's /search."]}
+        )
+
+
+def _search_query(request) -> str:
+    serializer = SearchInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["q"].strip()
+
+
 @extend_schema(
     methods=["GET"],
     operation_id="persons_list",
-    parameters=[OpenApiParameter("q", str, description="name in any script, or document number")],
     responses={200: PersonOutSerializer(many=True, show_pii=True), **ERRORS},
 )
 @extend_schema(
@@ -177,13 +196,32 @@ def persons(request):
         )
         return Response(_out(request, person), status=201)
     permissions.require(request.user, "person", permissions.VIEW, request=request)
-    qs = selectors.person_list(user=request.user, query=request.query_params.get("q", "")[:200])
+    _no_name_in_url(request)
+    return _person_page(request, selectors.person_list(user=request.user))
+
+
+def _person_page(request, qs):
     paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(_out(request, page, many=True))
 
 
+@extend_schema(
+    operation_id="persons_search",
+    request=SearchInSerializer,
+    responses={200: PersonOutSerializer(many=True, show_pii=True), **ERRORS},
+)
+@paginated
+@api_view(["POST"])
+def persons_search(request):
+    """Persons whose name (any script) or document number matches: the name in the body."""
+    permissions.require(request.user, "person", permissions.VIEW, request=request)
+    query = _search_query(request)
+    return _person_page(request, selectors.person_list(user=request.user, query=query))
+
+
 persons.ctip_permission = ("person", permissions.VIEW)
+persons_search.ctip_permission = ("person", permissions.VIEW)
 
 
 @extend_schema(
@@ -538,16 +576,18 @@ class ReferralOutSerializer(serializers.Serializer):
     referred_at = serializers.DateTimeField()
 
 
+CASE_FILTERS = [
+    OpenApiParameter("stage", str, enum=Stage.values),
+    OpenApiParameter("overdue", bool),
+    OpenApiParameter("mine", bool, description="assigned to me"),
+    OpenApiParameter("closed", bool, description="include closed cases"),
+]
+
+
 @extend_schema(
     methods=["GET"],
     operation_id="cases_list",
-    parameters=[
-        OpenApiParameter("stage", str, enum=Stage.values),
-        OpenApiParameter("overdue", bool),
-        OpenApiParameter("mine", bool, description="assigned to me"),
-        OpenApiParameter("closed", bool, description="include closed cases"),
-        OpenApiParameter("q", str, description="case reference, or a name in any script"),
-    ],
+    parameters=CASE_FILTERS,
     responses={200: CaseOutSerializer(many=True), **ERRORS},
 )
 @extend_schema(
@@ -586,21 +626,42 @@ def cases(request):
             raise _validation(exc) from None
         return Response(CaseOutSerializer(case).data, status=201)
     permissions.require(user, "case", permissions.VIEW, request=request)
+    _no_name_in_url(request)
+    return _case_page(request, query="")
+
+
+def _case_page(request, *, query: str):
     params = request.query_params
     qs = selectors.case_list(
-        user=user,
+        user=request.user,
         stage=params.get("stage", ""),
         overdue=params.get("overdue") in ("1", "true"),
         mine=params.get("mine") in ("1", "true"),
         include_closed=params.get("closed") in ("1", "true"),
-        query=params.get("q", "")[:200],
+        query=query,
     )
     paginator = Pagination()
     page = paginator.paginate_queryset(qs, request)
     return paginator.get_paginated_response(CaseOutSerializer(page, many=True).data)
 
 
+@extend_schema(
+    operation_id="cases_search",
+    parameters=CASE_FILTERS,
+    request=SearchInSerializer,
+    responses={200: CaseOutSerializer(many=True), **ERRORS},
+)
+@paginated
+@api_view(["POST"])
+def cases_search(request):
+    """Cases by reference or by the person's name (any script): the name in the body; the
+    other filters may stay in the query string."""
+    permissions.require(request.user, "case", permissions.VIEW, request=request)
+    return _case_page(request, query=_search_query(request))
+
+
 cases.ctip_permission = ("case", permissions.VIEW)
+cases_search.ctip_permission = ("case", permissions.VIEW)
 
 
 @extend_schema(

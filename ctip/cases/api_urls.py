@@ -5,12 +5,14 @@ from ctip.cases import api
 # No trailing slashes, like the rest of /api/v1/.
 urlpatterns = [
     path("persons", api.persons, name="persons"),
+    path("persons/search", api.persons_search, name="persons_search"),
     path("persons/<uuid:pk>", api.person_detail, name="person_detail"),
     path("screenings", api.screenings, name="screenings"),
     path("screenings/form", api.screening_form, name="screening_form"),
     path("screenings/<uuid:pk>", api.screening_detail, name="screening_detail"),
     path("screenings/<uuid:pk>/submit", api.screening_submit, name="screening_submit"),
     path("cases", api.cases, name="cases"),
+    path("cases/search", api.cases_search, name="cases_search"),
     path("cases/<uuid:pk>", api.case_detail, name="case_detail"),
     path("cases/<uuid:pk>/advance", api.case_advance, name="case_advance"),
     path("cases/<uuid:pk>/timeline", api.case_timeline, name="case_timeline"),

@@ -78,8 +78,8 @@ def test_cases_api_list_filter_create_update_advance(
 
     listing = api.get("/api/v1/cases", {"stage": "identified"}).json()
     assert [c["id"] for c in listing["results"]] == [case_id]
-    assert api.get("/api/v1/cases", {"q": "sokha"}).json()["count"] == 1
-    assert api.get("/api/v1/cases", {"q": "ចាន់"}).json()["count"] == 1
+    assert api.post("/api/v1/cases/search", {"q": "sokha"}, format="json").json()["count"] == 1
+    assert api.post("/api/v1/cases/search", {"q": "ចាន់"}, format="json").json()["count"] == 1
     assert api.get("/api/v1/cases", {"overdue": "true"}).json()["count"] == 0
 
     patched = api.patch(f"/api/v1/cases/{case_id}", {"assigned_to": "colleague_a"}, format="json")
@@ -126,7 +126,7 @@ def test_cases_api_list_filter_create_update_advance(
         assert other.get(f"/api/v1/cases/{case_id}/timeline").status_code == 404
         assert other.post(f"/api/v1/cases/{case_id}/advance", {}, format="json").status_code == 404
         assert other.get("/api/v1/cases").json()["results"] == []
-    dpo_view = api_for(dpo).get("/api/v1/cases", {"q": "sokha"}).json()
+    dpo_view = api_for(dpo).post("/api/v1/cases/search", {"q": "sokha"}, format="json").json()
     assert dpo_view["count"] == 0  # searching by name is a use of personal data
     assert Case.objects.get(pk=case_id).stage == "protected"
 
@@ -140,7 +140,7 @@ def test_persons_api_update_and_dpo_sees_no_names(person_a, caseworker_a, casewo
     )
     assert updated.status_code == 200
     assert updated.json()["name_zh"] == "索卡" and updated.json()["origin_province"] == "KH-14"
-    assert api.get("/api/v1/persons", {"q": "suoka"}).json()["count"] == 1
+    assert api.post("/api/v1/persons/search", {"q": "suoka"}, format="json").json()["count"] == 1
     assert (
         api_for(caseworker_b)
         .put(f"/api/v1/persons/{person_a.pk}", {"name_latin": "X"}, format="json")
@@ -164,3 +164,16 @@ def test_schema_documents_the_routes():
         assert route in schema["paths"], route
         for operation in schema["paths"][route].values():
             assert {"400", "401", "403", "404"} <= set(operation["responses"])
+
+
+def test_a_name_in_the_url_is_refused_and_a_search_is_posted(caseworker_a, case_a):
+    """DP-6: names never travel in a URL (proxy and server logs keep URLs)."""
+    api = api_for(caseworker_a)
+    for path in ("/api/v1/persons", "/api/v1/cases"):
+        refused = api.get(path, {"q": "sokha"})
+        assert refused.status_code == 400 and list(refused.json()["error"]["fields"]) == ["q"]
+    found = api.post("/api/v1/cases/search?stage=identified", {"q": "sokha"}, format="json")
+    assert found.status_code == 200 and found.json()["count"] == 1
+    other = api.post("/api/v1/cases/search?stage=closed", {"q": "sokha"}, format="json")
+    assert other.json()["count"] == 0  # the filters in the query string still apply
+    assert api.post("/api/v1/persons/search", {}, format="json").status_code == 400

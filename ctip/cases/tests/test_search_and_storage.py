@@ -61,7 +61,8 @@ def test_tokens_are_keyed_not_readable(people):
 
 
 def test_api_search_by_name_in_another_script(people, caseworker_a):
-    hits = api_for(caseworker_a).get("/api/v1/persons", {"q": "wang"}).json()["results"]
+    answer = api_for(caseworker_a).post("/api/v1/persons/search", {"q": "wang"}, format="json")
+    hits = answer.json()["results"]
     assert [h["name_zh"] for h in hits] == ["王小明"]
 
 

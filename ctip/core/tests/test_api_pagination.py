@@ -26,7 +26,7 @@ def test_paginated_views_are_declared_so():
             continue
         function = inspect.getclosurevars(handler).nonlocals["func"]  # what @api_view wraps
         source = inspect.getsource(function)
-        pages = "get_paginated_response(" in source or "_paginate(" in source
+        pages = any(call in source for call in ("get_paginated_response(", "_paginate(", "_page("))
         declared = getattr(cls, "pagination_class", None) is not None
         if pages and not declared:
             undeclared.append(path)
