@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +37,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctip.testing.nodes import RunningNode, ctip, free_port, node_env, read_credentials
+from ctip.testing.nodes import (
+    RunningNode,
+    ctip,
+    demo_home_template,
+    free_port,
+    node_env,
+    read_credentials,
+)
 
 KHMER_LETTERS = [chr(c) for c in range(0x1780, 0x17A3)]  # Khmer consonants and vowels
 HAN_CHARS = [chr(c) for c in range(0x4E00, 0x9FA5)]
@@ -289,11 +297,11 @@ def start_logged_node(base: Path, node: str = "KH", database_url: str | None = N
     """``ctip init`` (+ database URL) + ``demo_data`` + ``serve``, with the process's
     output, at every log level, in ``serve.log`` in the node home."""
     home = base / node.lower()
-    init = ["init", "--node", node, "--home", str(home)]
     if database_url:
-        init += ["--database-url", database_url]
-    ctip(*init)
-    ctip("demo_data", "--home", str(home))
+        ctip("init", "--node", node, "--home", str(home), "--database-url", database_url)
+        ctip("demo_data", "--home", str(home))
+    else:  # SQLite: a copy of the demo home made once per test process
+        shutil.copytree(demo_home_template(node), home)
     port = free_port()
     env = {**node_env(), "CTIP_LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1"}
     log = open(home / "serve.log", "wb")  # noqa: SIM115 - closed when the node stops

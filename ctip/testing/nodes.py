@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -59,10 +62,27 @@ def read_credentials(home: Path) -> dict[str, dict[str, str]]:
     return rows
 
 
+_TEMPLATES: dict[str, Path] = {}
+
+
+def demo_home_template(node: str) -> Path:
+    """A node home with the demo data (``ctip init`` + ``ctip demo_data``), made once per
+    test process and copied for every node a test starts: loading the demo of every area
+    costs most of a node's start. The copies share the template's keys; nodes of one test
+    are still distinct (KH and CN), and no test pins two copies of the same node."""
+    if node not in _TEMPLATES:
+        base = Path(tempfile.mkdtemp(prefix="ctip-demo-template-"))
+        atexit.register(shutil.rmtree, base, True)
+        home = base / node.lower()
+        ctip("init", "--node", node, "--home", str(home))
+        ctip("demo_data", "--home", str(home))
+        _TEMPLATES[node] = home
+    return _TEMPLATES[node]
+
+
 def start_node(base: Path, node: str = "KH", *, timeout: float = 90) -> RunningNode:
     home = base / node.lower()
-    ctip("init", "--node", node, "--home", str(home))
-    ctip("demo_data", "--home", str(home))
+    shutil.copytree(demo_home_template(node), home)
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "ctip", "serve", "--home", str(home), "--port", str(port)],

@@ -28,7 +28,7 @@ from ctip.core.backup import (
     verify_signature,
     write_backup,
 )
-from ctip.testing.nodes import ctip
+from ctip.testing.nodes import ctip, demo_home_template
 
 slow = pytest.mark.slow
 MANIFEST = {"node": "KH", "created_at": "2025-01-01T00:00:00+00:00", "tables": {"t": 1}}
@@ -235,8 +235,7 @@ def source(tmp_path_factory):
     """A KH node with the demo data, and a backup of it taken with ``ctip backup``."""
     base = tmp_path_factory.mktemp("backup")
     home = base / "kh"
-    ctip("init", "--node", "KH", "--home", str(home))
-    ctip("demo_data", "--home", str(home))
+    shutil.copytree(demo_home_template("KH"), home)  # ctip init + ctip demo_data, made once
     before = sqlite_tables(home / "db.sqlite3")
     result = ctip("backup", "--home", str(home), "--output", str(base / "kh.ctipbackup"))
     assert "signed by ed25519:" in result.stdout
@@ -353,8 +352,7 @@ def test_shredding_reaches_an_old_backup_once_its_master_key_is_gone(tmp_path):
     refused (or restored with its records unreadable); only the custody copy of the old
     ring opens it, so destroying that copy is what makes the shredding reach the backup."""
     home = tmp_path / "kh"
-    ctip("init", "--node", "KH", "--home", str(home))
-    ctip("demo_data", "--home", str(home))
+    shutil.copytree(demo_home_template("KH"), home)  # ctip init + ctip demo_data, made once
     live_keys = int(shell(home, LIVE_DATA_KEYS))
     ctip("backup", "--home", str(home), "--output", str(tmp_path / "old.ctipbackup"))
     custody = tmp_path / "custody-before-rotation"
