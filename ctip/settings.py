@@ -348,5 +348,8 @@ LOGGING = {
         "ctip.security": {"level": "INFO"},
         "django.request": {"level": "ERROR", "filters": ["redact_path"]},
         "django.server": {"filters": ["redact_path"]},
+        # At DEBUG Django logs every missing template variable with the whole context, which
+        # may hold personal data (a name searched for): never below INFO.
+        "django.template": {"level": "INFO"},
     },
 }

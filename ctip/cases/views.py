@@ -96,6 +96,12 @@ def person_list(request):
         {
             "page": page,
             "query": query,
+            # The pager's other filters: none on this list (set, so that no missing variable
+            # is logged at DEBUG with the context, which holds the name searched for).
+            "stage": "",
+            "mine": False,
+            "closed": False,
+            "filters": "",
             "sees_pii": sees_pii,
             "can_create": permissions.can(user, "person", "create"),
         },
