@@ -40,6 +40,7 @@ from ctip.cases.models import (
     Track,
 )
 from ctip.core.api import ErrorSerializer, Pagination, paginated
+from ctip.core.api import validation_error as _validation
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -48,12 +49,6 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="Missing, or not yours to see"),
 }
 NATIONALITIES = ["", "KH", "CN", "XX"]
-
-
-def _validation(exc: DjangoValidationError) -> ValidationError:
-    if hasattr(exc, "error_dict"):
-        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
-    return ValidationError({"non_field_errors": [str(m) for m in exc.messages]})
 
 
 def _lang(request) -> str:

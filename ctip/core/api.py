@@ -120,3 +120,13 @@ def paginated(view):
     parameters). Put it between ``@extend_schema`` and ``@api_view``."""
     view.cls.pagination_class = Pagination
     return view
+
+
+def validation_error(exc) -> exceptions.ValidationError:
+    """A Django ValidationError raised by a service, as the API's 400 (field errors by field,
+    the rest under ``non_field_errors``)."""
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(
+            {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        )
+    return exceptions.ValidationError({"non_field_errors": [str(m) for m in exc.messages]})

@@ -11,13 +11,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Country
 from ctip.audit.services import audit_view
 from ctip.core.api import ErrorSerializer, Pagination, paginated
+from ctip.core.api import validation_error as _validation
 from ctip.enforcement import indicators, selectors, services
 from ctip.enforcement.models import (
     INDICATORS,
@@ -46,12 +46,6 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="Missing, or not yours to see"),
 }
 VIEW, CREATE, CHANGE = permissions.VIEW, permissions.CREATE, permissions.CHANGE
-
-
-def _validation(exc: DjangoValidationError) -> ValidationError:
-    if hasattr(exc, "error_dict"):
-        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
-    return ValidationError({"non_field_errors": [str(m) for m in exc.messages]})
 
 
 def _paginate(request, rows, serializer):

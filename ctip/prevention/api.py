@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from ctip.accounts import permissions
 from ctip.accounts.models import Agency, Country
 from ctip.core.api import ErrorSerializer
+from ctip.core.api import validation_error as _validation
 from ctip.prevention import indicators, selectors, services
 from ctip.prevention.models import (
     CERTIFICATE,
@@ -31,12 +32,6 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="Signed in, but two-factor or role missing"),
     404: OpenApiResponse(ErrorSerializer, description="Missing, or not yours to see"),
 }
-
-
-def _validation(exc: DjangoValidationError) -> ValidationError:
-    if hasattr(exc, "error_dict"):
-        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
-    return ValidationError({"non_field_errors": [str(m) for m in exc.messages]})
 
 
 # --- Verification (public) ----------------------------------------------------------------

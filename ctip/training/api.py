@@ -15,6 +15,7 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Country, User
 from ctip.audit.services import audit_view
 from ctip.core.api import ErrorSerializer, Pagination, paginated
+from ctip.core.api import validation_error as _validation
 from ctip.training import indicators, selectors, services
 from ctip.training.models import (
     RESOURCE,
@@ -31,12 +32,6 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="Missing, or not yours to see"),
 }
 SCORE = {"min_value": 0, "max_value": 100, "max_digits": 5, "decimal_places": 2}
-
-
-def _validation(exc: DjangoValidationError) -> ValidationError:
-    if hasattr(exc, "error_dict"):
-        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
-    return ValidationError({"non_field_errors": [str(m) for m in exc.messages]})
 
 
 # --- Trainings ----------------------------------------------------------------------------
