@@ -158,7 +158,23 @@ def register(ind: Indicator) -> Indicator:
         from ctip.plan import indicators as plan_indicators
 
         def for_plan(*, country, start, end, _code=ind.code):
-            return compute(_code, start=start, end=end, cached=False).total
+            """The count for a plan indicator, which travels in progress reports: the
+            sum of the month totals as published (``release``), withheld when one of them
+            is; only for a period of whole calendar months."""
+            from ctip.monitoring import release
+            from ctip.monitoring.services import threshold
+
+            try:
+                pub = release.published(
+                    _code, "", start=start, end=end, k=threshold(), channel="plan", cached=False
+                )
+            except release.PeriodRefused as refused:
+                return plan_indicators.Measure(None, False, refused.message)
+            if pub.total is not None:
+                return pub.total
+            if not pub.available or any(v is None for v in pub.row_totals or ()):
+                return plan_indicators.Measure(None, False, "withheld: small counts")
+            return sum(pub.row_totals)
 
         plan_indicators.register(ind.code, for_plan)
     return ind

@@ -140,3 +140,55 @@ class ReviewNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.country} {self.year}"
+
+
+class ReleasedTable(models.Model):
+    """One table that leaves the node, on the grid of blocks (``release``): an indicator by
+    a breakdown for a calendar year ("2026"), or a part of the monthly statistics for a
+    month ("2026-03"). Its row is locked while a new version is checked, so two releases of
+    the same table are never checked side by side without each other."""
+
+    table = models.CharField(max_length=80)
+    by = models.CharField(max_length=30, blank=True)
+    block = models.CharField(max_length=7)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["table", "by", "block"], name="released_table_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.by} {self.block}"
+
+
+class TableRelease(models.Model):
+    """One version of a released table (the release log, SECURITY.md #40): what was
+    published (``shown``: the grid with its margins, a number, null where withheld, -1
+    where not published) and the true counts it was computed from (``counts``, kept here
+    so that a later version can be checked against it; never sent). Codes and counts
+    only."""
+
+    released_table = models.ForeignKey(
+        ReleasedTable, on_delete=models.CASCADE, related_name="versions"
+    )
+    rows = models.JSONField(default=list)
+    cols = models.JSONField(default=list)
+    counts = models.JSONField(default=list)
+    shown = models.JSONField(default=list)
+    digest = models.CharField(max_length=64)
+    channel = models.CharField(max_length=20)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["released_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["released_table", "digest"], name="table_release_version_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.released_table} {self.digest[:8]}"

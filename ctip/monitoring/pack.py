@@ -14,7 +14,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from ctip.monitoring import catalogue, charts, selectors
+from ctip.monitoring import catalogue, charts, release, selectors
+from ctip.monitoring import indicators as m
 from ctip.monitoring.models import NoteKind, ReviewNote
 
 PACK_PANELS = (
@@ -74,19 +75,24 @@ def content(*, user, year: int, language: str, request=None) -> dict:
     k = threshold()
     panels = []
     for code, by in PACK_PANELS:
-        with translation.override("en"):
-            p_en = selectors.panel(code, by, start=start, end=end)
-            rows_en = selectors.protected_csv_rows(p_en, k=k)
-        with translation.override(language):
-            p_2 = selectors.panel(code, by, start=start, end=end)
-            rows_2 = selectors.protected_csv_rows(p_2, k=k)
-        if not p_en.table.available:
+        # The year's tables as any download of that year gives them (``release``): the
+        # same cells withheld, so the pack adds nothing to subtract.
+        pub = release.published(
+            code, by, start=start, end=end, k=k, user=user, channel="pack", request=request
+        )
+        if not pub.available:
             continue
+        with translation.override("en"):
+            title_en = selectors.panel_title(code, by)
+            rows_en = selectors.published_rows(pub)
+        with translation.override(language):
+            title_2 = selectors.panel_title(code, by)
+            rows_2 = selectors.published_rows(pub)
         panels.append(
             {
-                "title": {"en": p_en.title, "second": p_2.title},
-                "unit": p_en.indicator.unit,
-                "kind": p_en.table.kind,
+                "title": {"en": title_en, "second": title_2},
+                "unit": m.indicator(code).unit,
+                "kind": pub.kind,
                 "rows_en": rows_en,
                 "rows_second": rows_2,
             }

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from ctip.accounts import permissions
-from ctip.monitoring import catalogue, charts, sdc
+from ctip.monitoring import catalogue, charts, release
 from ctip.monitoring import indicators as m
 from ctip.monitoring.models import (
     SEX_COLUMNS,
@@ -27,15 +27,18 @@ def _require(user, action=permissions.VIEW, request=None):
 
 
 def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """The last twelve months, this one included."""
+    """The last twelve calendar months, this one included, as whole months (the grid on
+    which tables leave the node, ``release``)."""
     from django.utils import timezone
+
+    from ctip.monitoring.release import month_end
 
     today = today or timezone.localdate()
     first = today.replace(day=1)
     year, month = first.year, first.month - 11
     while month < 1:
         year, month = year - 1, month + 12
-    return dt.date(year, month, 1), today
+    return dt.date(year, month, 1), month_end(today)
 
 
 def column_label(ind: m.Indicator, by: str, code: str) -> str:
@@ -72,6 +75,13 @@ def by_label(by: str) -> str:
     return str(names.get(by, by))
 
 
+def panel_title(code: str, by: str) -> str:
+    ind = m.indicator(code)
+    if not by:
+        return ind.label()
+    return f"{ind.label()} — {_('by %(what)s') % {'what': by_label(by)}}"
+
+
 @dataclass
 class Panel:
     indicator: m.Indicator
@@ -82,6 +92,11 @@ class Panel:
     cols: list[str]
     chart: charts.Chart | None
     anchor: str
+    # The period of its download: the dashboard's whole months, or, for a table published
+    # by calendar year only (``release.by_year``), the year the period ends in.
+    download_start: dt.date | None = None
+    download_end: dt.date | None = None
+    by_year: bool = False
 
     @property
     def body(self) -> list[tuple[str, list, object]]:
@@ -99,8 +114,7 @@ def panel(
 ) -> Panel:
     ind = m.indicator(code)
     table = m.compute(code, start=start, end=end, by=by, cached=not refresh, rows_memo=memo)
-    breakdown = _("by %(what)s") % {"what": by_label(by)} if by else ""
-    title = f"{ind.label()} — {breakdown}" if by else ind.label()
+    title = panel_title(code, by)
     rows = [row_label(ind, r) for r in table.rows]
     cols = [column_label(ind, by, c) for c in table.cols]
     chart = (
@@ -108,7 +122,20 @@ def panel(
         if table.available
         else None
     )
-    return Panel(ind, by, table, title, rows, cols, chart, f"{code.split('.')[-1]}-{by or 'all'}")
+    by_year = release.by_year(code)
+    download = (dt.date(end.year, 1, 1), dt.date(end.year, 12, 31)) if by_year else (start, end)
+    return Panel(
+        ind,
+        by,
+        table,
+        title,
+        rows,
+        cols,
+        chart,
+        f"{code.split('.')[-1]}-{by or 'all'}",
+        *download,
+        by_year,
+    )
 
 
 def dashboard(*, user, start: dt.date, end: dt.date, refresh: bool = False, request=None):
@@ -121,21 +148,34 @@ def dashboard(*, user, start: dt.date, end: dt.date, refresh: bool = False, requ
     ]
 
 
-def protected_csv_rows(p: Panel, *, k: int | None = None) -> list[list[str]]:
-    """A panel's table as it may leave the node (download): through the disclosure
-    control; medians computed from fewer than k stays are withheld."""
-    from ctip.monitoring.services import threshold
+def published_rows(pub: release.Published) -> list[list[str]]:
+    """A published table (``release.published``: through the disclosure control, cut out
+    of the protected year blocks) as labelled rows for a CSV file or the review pack: a
+    header, one row per row code, and a total row when the table has its margins (a whole
+    calendar year). Withheld values are shown as "<k"."""
+    ind = m.indicator(pub.code)
+    mark = f"<{pub.threshold}"
+    total = str(_("Total"))
+    rows = [row_label(ind, r) for r in pub.rows]
+    cols = [column_label(ind, pub.by, c) for c in pub.cols]
 
-    k = k or threshold()
-    mark = f"<{k}"
-    if p.table.kind == "count":
-        protected = sdc.protect(p.rows, p.cols, [list(line) for line in p.table.cells], threshold=k)
-        return protected.as_rows(total_label=str(_("Total")), mark=mark)
-    out = [["", *p.cols, str(_("Records"))]]
-    for label, line, support in zip(p.rows, p.table.cells, p.table.support or (), strict=False):
+    def show(v):
+        return mark if v is None else str(v)
+
+    if pub.kind == "count":
+        out = [["", *cols, total]]
+        for label, line, row_total in zip(rows, pub.cells, pub.row_totals or (), strict=True):
+            out.append([label, *(show(v) for v in line), show(row_total)])
+        if pub.col_totals is not None:
+            out.append([total, *(show(v) for v in pub.col_totals), show(pub.total)])
+        return out
+    out = [["", *cols, str(_("Records"))]]
+    for label, line, support in zip(rows, pub.cells, pub.support or (), strict=True):
         n = support[0] if support else 0
-        shown = [mark if 0 < n < k else ("" if v is None else str(v)) for v in line]
-        out.append([label, *shown, mark if 0 < n < k else str(n)])
+        if n is None:  # withheld: resting on fewer than k records
+            out.append([label, *(mark for _v in line), mark])
+        else:
+            out.append([label, *("" if v is None else str(v) for v in line), str(n)])
     return out
 
 
@@ -229,7 +269,8 @@ __all__ = [
     "dashboard",
     "default_period",
     "panel",
-    "protected_csv_rows",
+    "panel_title",
+    "published_rows",
     "received_reports",
     "review_notes",
     "side_by_side",

@@ -181,28 +181,62 @@ def statistics_record(
     return row
 
 
-def _protect_count(value: int | None, k: int) -> int | None:
-    if value is None:
-        return None
-    return None if 0 < value < k else value
+STATISTICS_TABLE = "monitoring.statistics"
+SINGLE_FIGURES = ("border_crossings", "deportations", "returns")
 
 
-def statistics_body(row: MonthlyStatistics, *, k: int | None = None) -> dict:
-    """What leaves the node: every figure through the disclosure control."""
+def statistics_body(
+    row: MonthlyStatistics, *, k: int | None = None, user=None, channel: str, request=None
+) -> dict:
+    """What leaves the node: every figure through the disclosure control and the release
+    log (``release.release_grid``; one block per figure and month), so that a revision
+    never shows a small change against what an earlier revision or answer published."""
+    from ctip.monitoring.release import release_grid
+
     k = k or threshold()
+    month = f"{row.month:%Y-%m}"
     body = {
         "country": row.country,
-        "month": f"{row.month:%Y-%m}",
+        "month": month,
         "revision": row.revision,
         "threshold": k,
-        "border_crossings": _protect_count(row.border_crossings, k),
-        "deportations": _protect_count(row.deportations, k),
-        "returns": _protect_count(row.returns, k),
         "victims": None,
     }
+    for name in SINGLE_FIGURES:
+        value = getattr(row, name)
+        if value is None:
+            body[name] = None
+            continue
+        p = release_grid(
+            table=STATISTICS_TABLE,
+            by=name,
+            block=month,
+            rows=("n",),
+            cols=("n",),
+            counts=((value,),),
+            region={(0, 0), (0, 1), (1, 0), (1, 1)},
+            k=k,
+            user=user,
+            channel=channel,
+            request=request,
+        )
+        body[name] = p.cells[0][0]
     table = row.victims or {}
     if table.get("cells"):
-        p = sdc.protect(table["rows"], table["cols"], table["cells"], threshold=k)
+        r, c = len(table["rows"]), len(table["cols"])
+        p = release_grid(
+            table=STATISTICS_TABLE,
+            by="victims",
+            block=month,
+            rows=table["rows"],
+            cols=table["cols"],
+            counts=table["cells"],
+            region={(i, j) for i in range(r + 1) for j in range(c + 1)},
+            k=k,
+            user=user,
+            channel=channel,
+            request=request,
+        )
         body["victims"] = {
             "rows": list(p.rows),
             "cols": list(p.cols),
@@ -226,7 +260,7 @@ def statistics_send(*, user, row: MonthlyStatistics, request=None) -> list:
     targets = peers()
     if not targets:
         raise ValidationError(_("No other node is peered with this one yet."))
-    body = statistics_body(row)
+    body = statistics_body(row, user=user, channel="message", request=request)
     sent = [
         message_send(actor=user, to=node, msg_type=STATISTICS_TYPE, body=body, request=request)
         for node in targets

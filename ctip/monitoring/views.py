@@ -21,7 +21,7 @@ from ctip.accounts import permissions
 from ctip.accounts.permissions import permission
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
-from ctip.monitoring import catalogue, forms, htcds, pack, selectors, services
+from ctip.monitoring import catalogue, forms, htcds, pack, release, selectors, services
 from ctip.monitoring import indicators as m
 from ctip.monitoring.importing import ImportError_, statistics_import
 from ctip.monitoring.models import NoteKind, StatisticsSource
@@ -31,12 +31,39 @@ VIEW, CREATE, CHANGE = permissions.VIEW, permissions.CREATE, permissions.CHANGE
 
 
 def _period(request):
+    """The dashboard's period, widened to whole calendar months (the grid on which its
+    downloads leave the node)."""
     form = forms.PeriodForm(request.GET or None)
     start, end = selectors.default_period()
     if form.is_bound and form.is_valid():
         start = form.cleaned_data.get("start") or start
         end = form.cleaned_data.get("end") or end
+    start, end = release.whole_months(start, end)
     return start, end, form
+
+
+def _download_period(request, code: str) -> tuple[dt.date, dt.date]:
+    """The period of a download as asked (not widened: a period off the grid is refused,
+    ``release.check_period``); the table's default period when a date is not given."""
+    period = dict(zip(("start", "end"), release.default_period(code), strict=True))
+    for name in ("start", "end"):
+        raw = request.GET.get(name)
+        if raw:
+            try:
+                period[name] = dt.date.fromisoformat(raw)
+            except ValueError:
+                raise release.PeriodRefused(
+                    name, _("Give the date as YYYY-MM-DD."), off_grid=False
+                ) from None
+    return period["start"], period["end"]
+
+
+def _refused(refused: release.PeriodRefused) -> HttpResponse:
+    return HttpResponse(
+        f"{refused.parameter}: {refused.message}\n",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 @permission(RESOURCE, VIEW)
@@ -69,13 +96,37 @@ def panel_csv(request, code: str, by: str):
     by = "" if by == "all" else by
     if (code, by) not in catalogue.PANELS:
         raise permissions.NotFound()
-    start, end, _form = _period(request)
-    p = selectors.panel(code, by, start=start, end=end)
-    rows = selectors.protected_csv_rows(p)
+    try:
+        start, end = _download_period(request, code)
+    except release.PeriodRefused as refused:
+        return _refused(refused)
+    try:
+        pub = release.published(
+            code,
+            by,
+            start=start,
+            end=end,
+            k=services.threshold(),
+            user=request.user,
+            channel="download",
+            request=request,
+        )
+    except release.PeriodRefused as refused:
+        release.refusal_audit(
+            user=request.user,
+            code=code,
+            by=by,
+            start=start,
+            end=end,
+            refused=refused,
+            channel="download",
+            request=request,
+        )
+        return _refused(refused)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([p.title, f"{start} – {end}"])
-    writer.writerows(rows)
+    writer.writerow([selectors.panel_title(code, by), f"{start} – {end}"])
+    writer.writerows(selectors.published_rows(pub))
     audit_record(
         actor=request.user,
         action=Action.EXPORT,
