@@ -9,9 +9,9 @@
 2. The cross-script synthetic set (Khmer script, Latin variants, Chinese characters; see
    ``ctip.matching.core.synth.cross_script``): F1 of the engine against a plain
    Jaro–Winkler matcher on the written names.
-3. Scale: records per second and peak memory deduplicating 10k and 100k perturbed
-   synthetic records (1M with ``--million``), each size in a fresh process, ctip against
-   Splink on the same records.
+3. Scale: records per second and peak memory deduplicating 10k, 100k and 1M perturbed
+   synthetic records: each size written once as a CSV file, then each engine in a fresh
+   process on that file (its peak memory is the engine's), ctip against Splink.
 
 Pairwise scores: a pair is "found" when both records end in one cluster (ctip, and
 Splink's clusters at 0.9) or its predicted probability reaches the threshold
@@ -19,7 +19,7 @@ Splink's clusters at 0.9) or its predicted probability reaches the threshold
 (bench-only, not project dependencies).
 
     python -m bench matching            # via make bench
-    python -m bench.matching [--million] [--quick]
+    python -m bench.matching [--quick]       # --quick: 10k only, a smaller cross-script set
 
 Writes ``bench/results/matching.json``.
 """
@@ -34,6 +34,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from datetime import date
@@ -287,44 +288,53 @@ def bench_cross_script(n_people: int) -> dict:
 # --- scale (each size in a fresh process, for its peak memory) ------------------------------
 
 
-def _scale_child(engine: str, n: int) -> dict:
-    from ctip.matching.core import synth
-
-    rows = synth.perturbed(n, seed=5)
-    groups: dict[str, list[str]] = defaultdict(list)
-    for r in rows:
-        groups[r["person"]].append(r["record_id"])
-    truth = _pairs_of(groups)
+def _scale_child(engine: str, n: int, folder: str) -> dict:
+    """One engine on the CSV file the parent wrote: read it, deduplicate, write clusters.
+    Run in a fresh process, so its peak memory is the engine's, not the generator's."""
+    source = Path(folder) / f"records-{n}.csv"
+    output = Path(folder) / f"clusters-{engine}-{n}.csv"
+    started = time.perf_counter()
     if engine == "ctip":
-        clusters, seconds = ctip_run(_csv(rows, CSV_COLUMNS))
-        found = cluster_pairs(clusters)
+        from ctip.matching.core.csvio import read_records, write_clusters
+        from ctip.matching.core.engine import match_records
+
+        data = read_records(source, today=TODAY)
+        result = match_records(data.records, extras=data.extras)
+        write_clusters(output, result.clusters, [r.id for r in data.records])
     else:
-        found, seconds = _splink_dedupe(rows)
+        clusters = _splink_dedupe(source)
+        with output.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["record_id", "cluster_id"])
+            writer.writerows(clusters.items())
+    seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "records": n,
         "seconds": round(seconds, 2),
         "records_per_second": round(n / seconds),
         "peak_mb": round(peak_mb),
-        **scores(truth, found),
     }
 
 
-def _splink_dedupe(rows: list[dict]) -> tuple[set, float]:
+def _splink_dedupe(source: Path) -> dict[str, str]:
+    """Splink on the same file: names split into first name and surname, as its examples."""
     import pandas as pd
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    started = time.perf_counter()
+    rows = pd.read_csv(source, dtype=str, keep_default_na=False)
+    names = rows["name_latin"].str.split(" ")
     frame = pd.DataFrame(
         {
-            "unique_id": [r["record_id"] for r in rows],
-            "first_name": [r["name_latin"].split(" ")[0] for r in rows],
-            "surname": [r["name_latin"].split(" ")[-1] for r in rows],
-            "dob": [r["birth_date"] for r in rows],
-            "sex": [r["sex"] for r in rows],
+            "unique_id": rows["record_id"],
+            "first_name": names.str[0],
+            "surname": names.str[-1],
+            "dob": rows["birth_date"],
+            "sex": rows["sex"],
         }
     )
+    del rows, names
     settings = SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=[
@@ -356,34 +366,67 @@ def _splink_dedupe(rows: list[dict]) -> tuple[set, float]:
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=0.9
     ).as_pandas_dataframe()
-    seconds = time.perf_counter() - started
-    mapping = dict(zip(clusters["unique_id"], clusters["cluster_id"], strict=True))
-    return cluster_pairs({str(k): str(v) for k, v in mapping.items()}), seconds
+    return {
+        str(k): str(v) for k, v in zip(clusters["unique_id"], clusters["cluster_id"], strict=True)
+    }
 
 
 def bench_scale(sizes: list[int]) -> list[dict]:
+    """Each size: the perturbed records written once as a CSV file, then each engine in a
+    fresh process on that file; pairwise scores of its clusters against the truth."""
+    from ctip.matching.core import synth
+
     out = []
-    for n in sizes:
-        row: dict = {"records": n}
-        for engine in ("ctip", "splink"):
-            proc = subprocess.run(  # noqa: S603 - this interpreter, our own module
-                [sys.executable, "-m", "bench.matching", "--scale-child", engine, str(n)],
-                capture_output=True,
-                text=True,
-                check=False,
-                cwd=Path(__file__).resolve().parent.parent,
-            )
-            if proc.returncode != 0:
-                row[engine] = {"error": proc.stderr.strip().splitlines()[-1:]}
-            else:
-                row[engine] = json.loads(proc.stdout.strip().splitlines()[-1])
-        if "seconds" in row["ctip"] and "seconds" in row["splink"]:
-            row["time_ratio_ctip_to_splink"] = round(
-                row["ctip"]["seconds"] / row["splink"]["seconds"], 3
-            )
-        out.append(row)
-        say(f"  scale {n}: {json.dumps(row)}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="ctip-bench-") as folder:
+        for n in sizes:
+            rows = synth.perturbed(n, seed=5)
+            groups: dict[str, list[str]] = defaultdict(list)
+            for r in rows:
+                groups[r["person"]].append(r["record_id"])
+            (Path(folder) / f"records-{n}.csv").write_text(_csv(rows, CSV_COLUMNS), "utf-8")
+            del rows
+            truth = _pairs_of(groups)
+            del groups
+            row: dict = {"records": n}
+            for engine in ("ctip", "splink"):
+                proc = subprocess.run(  # noqa: S603 - this interpreter, our own module
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.matching",
+                        "--scale-child",
+                        engine,
+                        str(n),
+                        folder,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    cwd=Path(__file__).resolve().parent.parent,
+                )
+                if proc.returncode != 0:
+                    row[engine] = {"error": proc.stderr.strip().splitlines()[-1:]}
+                    continue
+                figures = json.loads(proc.stdout.strip().splitlines()[-1])
+                clusters = _read_clusters(Path(folder) / f"clusters-{engine}-{n}.csv")
+                row[engine] = {**figures, **scores(truth, cluster_pairs(clusters))}
+            if "seconds" in row["ctip"] and "seconds" in row["splink"]:
+                row["time_ratio_ctip_to_splink"] = round(
+                    row["ctip"]["seconds"] / row["splink"]["seconds"], 3
+                )
+                row["memory_ratio_ctip_to_splink"] = round(
+                    row["ctip"]["peak_mb"] / row["splink"]["peak_mb"], 3
+                )
+            out.append(row)
+            say(f"  scale {n}: {json.dumps(row)}", flush=True)
     return out
+
+
+def _read_clusters(path: Path) -> dict[str, str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        return dict(reader)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -424,7 +467,7 @@ def _table(results: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--scale-child"]:
-        say(json.dumps(_scale_child(argv[1], int(argv[2]))))
+        say(json.dumps(_scale_child(argv[1], int(argv[2]), argv[3])))
         return {}
     missing = [m for m in ("splink", "recordlinkage", "duckdb") if not _installed(m)]
     if missing:
@@ -435,9 +478,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
         return {}
     quick = "--quick" in argv
-    sizes = [10_000] if quick else [10_000, 100_000]
-    if "--million" in argv:
-        sizes.append(1_000_000)
+    sizes = [10_000] if quick else [10_000, 100_000, 1_000_000]
     started = time.perf_counter()
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},

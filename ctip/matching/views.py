@@ -28,12 +28,22 @@ FIELD_NAMES = {
     "nationality": gettext_lazy("Nationality"),
 }
 
-# The engine's level labels (ctip/matching/core/engine.py), translated for display.
+# The engine's level labels (ctip/matching/core/engine.py), translated for display; a test
+# checks that every label of the engine is here.
 LEVEL_TEXT = {
     "no name part in common": gettext_lazy("no name part in common"),
-    "one name part in common": gettext_lazy("one name part in common"),
-    "all but one part agree, the other is a close spelling": gettext_lazy(
-        "all but one part agree, the other is a close spelling"
+    "one name part in common (or one typing slip apart)": gettext_lazy(
+        "one name part in common (or one typing slip apart)"
+    ),
+    "the name parts sound alike": gettext_lazy("the name parts sound alike"),
+    "one part agrees, the others sound somewhat alike": gettext_lazy(
+        "one part agrees, the others sound somewhat alike"
+    ),
+    "one part agrees, the others sound alike": gettext_lazy(
+        "one part agrees, the others sound alike"
+    ),
+    "the name parts agree, some with a typing slip": gettext_lazy(
+        "the name parts agree, some with a typing slip"
     ),
     "the parts of the shorter name all agree": gettext_lazy(
         "the parts of the shorter name all agree"
@@ -41,8 +51,11 @@ LEVEL_TEXT = {
     "every name part agrees": gettext_lazy("every name part agrees"),
     "births more than two years apart": gettext_lazy("births more than two years apart"),
     "births within two years": gettext_lazy("births within two years"),
-    "birth dates one typing slip apart": gettext_lazy("birth dates one typing slip apart"),
     "birth ranges overlap": gettext_lazy("birth ranges overlap"),
+    "birth dates one typing slip apart": gettext_lazy("birth dates one typing slip apart"),
+    "birth ranges centred within a year and a half": gettext_lazy(
+        "birth ranges centred within a year and a half"
+    ),
     "same birth date": gettext_lazy("same birth date"),
     "differs": gettext_lazy("differs"),
     "same": gettext_lazy("same"),

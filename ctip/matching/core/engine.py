@@ -28,17 +28,19 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from itertools import combinations
 
+import numpy as np
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from .dates import BirthRange
 from .hanzi import ranked_product
-from .latin import khmer_latin_key
+from .latin import khmer_latin_key, sound_skeleton
 from .names import parse_name
 from .people import PersonRecord
 from .text import dedupe
@@ -78,7 +80,7 @@ class EngineConfig:
     #: Alternative keys per name part (Chinese and Khmer readings).
     max_keys_per_part: int = 4
     #: Random pairs compared to estimate u probabilities.
-    u_sample_pairs: int = 20000
+    u_sample_pairs: int = 50000
     em_iterations: int = 40
     em_tolerance: float = 1e-6
     #: Seed of the random pair sample (runs are reproducible).
@@ -108,20 +110,21 @@ class EngineConfig:
 
 # --- features -----------------------------------------------------------------------------
 
+_NO_KEYS: frozenset[str] = frozenset()
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Features:
-    """What the engine compares of one record."""
+    """What the engine compares of one record (slotted and sharing its sets between records
+    with the same name parts: a million of these must fit in memory)."""
 
     id: str
     #: Key sets of each name part (best key first), across all names of the record.
     parts: tuple[frozenset[str], ...]
-    #: Every key of every part and of adjacent parts joined (both orders).
-    atoms: frozenset[str]
+    #: Sound skeletons of each part's keys (see :func:`~.latin.sound_skeleton`).
+    skeletons: tuple[frozenset[str], ...]
     #: Adjacent parts joined: (index, index + 1, keys of the joined spelling).
     joined: tuple[tuple[int, int, frozenset[str]], ...]
-    #: Blocking keys made of two name parts (or a joined part and another part).
-    name_pairs: frozenset[str]
     #: Sorted best keys, joined: a string for fuzzy comparison of the whole name.
     sorted_key: str
     birth: BirthRange | None
@@ -130,44 +133,64 @@ class Features:
     sex: str | None
     nationality: str | None
     extra: tuple[tuple[str, str], ...] = ()
+    #: Keys of further names of the record that spell the same parts (Khmer script and its
+    #: Latin form) and are not among ``parts``.
+    more_keys: frozenset[str] = _NO_KEYS
+
+    @property
+    def atoms(self) -> frozenset[str]:
+        """Every key of every part, of adjacent parts joined, and of further spellings."""
+        return frozenset().union(*self.parts, *(k for _, _, k in self.joined), self.more_keys)
 
 
+#: One instance of each distinct key set, shared by every record that has it.
+_SETS: dict[frozenset[str], frozenset[str]] = {}
 _NAME_CACHE: dict[tuple[str, int, int], tuple] = {}
+#: Distinct written names kept (a bounded cache: names repeat a lot in small sets, hardly
+#: at all in a million perturbed records).
+NAME_CACHE_SIZE = 100_000
+
+
+#: Adjacent parts are also joined ("Sok Kha" = "Sokha") when one of them is a syllable of at
+#: most this many letters.
+MAX_JOINED_PART = 5
+
+
+def _shared(keys: Iterable[str]) -> frozenset[str]:
+    fs = frozenset(keys)
+    hit = _SETS.get(fs)
+    if hit is None:
+        if len(_SETS) > 4 * NAME_CACHE_SIZE:
+            _SETS.clear()
+        _SETS[fs] = hit = fs
+    return hit
 
 
 def _name_features(text: str, max_tokens: int, max_keys: int) -> tuple:
-    """(parts, atoms, pair keys) of one written name; cached per distinct text."""
+    """(parts, skeletons, joined) of one written name; cached per distinct text."""
     cache_key = (text, max_tokens, max_keys)
     hit = _NAME_CACHE.get(cache_key)
     if hit is not None:
         return hit
     tokens = [t for t in parse_name(text).tokens if t.keys][:max_tokens]
-    parts = tuple(frozenset(t.keys[:max_keys]) for t in tokens)
-    units: list[frozenset[str]] = list(parts)
+    # A Latin part also keeps its spelling as written (folded): the phonetic key is made for
+    # Khmer names and may merge or split other names' letters, so typing slips are also
+    # looked for in the spelling itself (Lauern/Lauren).
+    parts = tuple(
+        _shared((*t.keys[:max_keys], *((t.spellings[0],) if t.script == "latin" else ())))
+        for t in tokens
+    )
     joined: list[tuple[int, int, frozenset[str]]] = []
     for i in range(len(tokens) - 1):
+        if min(len(tokens[i].key), len(tokens[i + 1].key)) > MAX_JOINED_PART:
+            continue  # two long parts are two names, not one name split in syllables
         for a, b in ((i, i + 1), (i + 1, i)):
             combos = ranked_product([tokens[a].spellings, tokens[b].spellings], max_keys)
-            keys = frozenset(dedupe(khmer_latin_key("".join(c)) for c in combos))
+            keys = _shared(dedupe(khmer_latin_key("".join(c)) for c in combos))
             joined.append((i, i + 1, keys))
-    atoms = frozenset().union(*units, *(k for _, _, k in joined)) if units else frozenset()
-    pairs: set[str] = set()
-    for x, y in combinations(range(len(parts)), 2):
-        for kx in parts[x]:
-            for ky in parts[y]:
-                pairs.add("|".join(sorted((kx, ky))))
-    for i, j, keys in joined:
-        for other in range(len(parts)):
-            if other in (i, j):
-                continue
-            for kj in keys:
-                for ko in parts[other]:
-                    pairs.add("|".join(sorted((kj, ko))))
-    if len(parts) == 1 and not joined:
-        # A one-part name still blocks with itself (records that hold only a given name).
-        pairs.update(f"{k}|" for k in parts[0])
-    result = (parts, atoms, frozenset(pairs), tuple(joined))
-    if len(_NAME_CACHE) > 500_000:
+    skeletons = tuple(_shared(sound_skeleton(k) for k in p if sound_skeleton(k)) for p in parts)
+    result = (parts, skeletons, tuple(joined))
+    if len(_NAME_CACHE) >= NAME_CACHE_SIZE:
         _NAME_CACHE.clear()
     _NAME_CACHE[cache_key] = result
     return result
@@ -183,23 +206,23 @@ def prepare(
     extras = extras or {}
     out: list[Features] = []
     for rec in records:
-        parts: list[frozenset[str]] = []
-        atoms: set[str] = set()
-        pairs: set[str] = set()
-        joined: list[tuple[int, int, frozenset[str]]] = []
+        parts: tuple[frozenset[str], ...] = ()
+        skeletons: tuple[frozenset[str], ...] = ()
+        joined: tuple[tuple[int, int, frozenset[str]], ...] = ()
+        more: set[str] = set()
         for text in rec.names:
-            p, a, q, j = _name_features(text, config.max_name_tokens, config.max_keys_per_part)
+            p, sk, j = _name_features(text, config.max_name_tokens, config.max_keys_per_part)
             if any(x in parts for x in p):
                 # A second name spelling the same parts (Khmer script and its Latin form).
-                atoms |= a
-                pairs |= q
+                more.update(*p, *(k for _, _, k in j))
                 continue
             offset = len(parts)
-            parts.extend(p)
-            joined.extend((i + offset, k + offset, keys) for i, k, keys in j)
-            atoms |= a
-            pairs |= q
-        best = sorted(min(p, key=len) if len(p) > 1 else next(iter(p)) for p in parts)
+            parts += p
+            skeletons += sk
+            joined += tuple((i + offset, k + offset, keys) for i, k, keys in j)
+        # The shortest key of each part (the alphabetically first of equals: runs must not
+        # depend on the order of a set).
+        best = sorted(min(p, key=lambda k: (len(k), k)) for p in parts)
         birth = rec.birth
         day = birth.earliest.strftime("%Y%m%d") if birth and birth.earliest == birth.latest else ""
         extra = tuple(
@@ -207,19 +230,21 @@ def prepare(
                 (k, _norm_extra(v)) for k, v in (extras.get(rec.id) or {}).items() if _norm_extra(v)
             )
         )
+        if more:
+            more.difference_update(*parts, *(k for _, _, k in joined))
         out.append(
             Features(
                 id=rec.id,
-                parts=tuple(parts),
-                atoms=frozenset(atoms),
-                joined=tuple(joined),
-                name_pairs=frozenset(pairs),
+                parts=parts,
+                skeletons=skeletons,
+                joined=joined,
                 sorted_key=" ".join(best),
                 birth=birth,
                 birth_day=day,
                 sex=rec.sex,
                 nationality=rec.nationality,
                 extra=extra,
+                more_keys=_shared(more) if more else _NO_KEYS,
             )
         )
     return out
@@ -236,25 +261,94 @@ def _norm_extra(value: str | None) -> str:
 
 # --- blocking -----------------------------------------------------------------------------
 
+#: Fewest letters in the two skeletons of a skeleton blocking key ("s|n" says nothing).
+MIN_SKELETON_PAIR_LETTERS = 3
+#: Blocking rules, strongest first (a pair is counted for the first rule that finds it).
+RULES = ("x", "n", "d", "y", "s", "xx", "ds")
+#: Largest blocks of the *weak* rules (sound skeletons, two further fields, the birth day
+#: alone): such keys are common in a big file, and stronger rules find most of their pairs.
+#: Records sharing only a birth day are compared in small files (a changed name with the
+#: same birth day); in a million records every day has dozens of people.
+WEAK_BLOCK_SIZES = {"s": 40, "xx": 40, "ds": 12}
+
 
 @dataclass
 class BlockingReport:
     rules: dict[str, int] = field(default_factory=dict)
     skipped_blocks: int = 0
     skipped_records: int = 0
+    #: Pairs in skipped blocks, per rule (a pair in several blocks counts each time).
+    skipped_pairs: dict[str, int] = field(default_factory=dict)
     pairs: int = 0
 
 
-def _block_keys(f: Features, id_fields: frozenset[str]) -> Iterator[str]:
-    for key in f.name_pairs:
-        yield "n:" + key
-    if f.birth_day:
-        for atom in f.atoms:
-            yield f"d:{f.birth_day}:{atom}"
-        yield f"ds:{f.birth_day}"
-    for name, value in f.extra:
-        if name in id_fields:
-            yield f"x:{name}:{value}"
+def _name_pair_keys(f: Features) -> set[str]:
+    """Two name parts (or joined parts and another part, or a further spelling and a part)."""
+    parts = f.parts
+    out: set[str] = set()
+    for x, y in combinations(range(len(parts)), 2):
+        for kx in parts[x]:
+            for ky in parts[y]:
+                out.add(f"{kx}|{ky}" if kx < ky else f"{ky}|{kx}")
+    for i, j, keys in f.joined:
+        for other in range(len(parts)):
+            if other in (i, j):
+                continue
+            for kj in keys:
+                for ko in parts[other]:
+                    out.add(f"{kj}|{ko}" if kj < ko else f"{ko}|{kj}")
+    for km in f.more_keys:
+        for part in parts:
+            for kp in part:
+                if kp != km:
+                    out.add(f"{km}|{kp}" if km < kp else f"{kp}|{km}")
+    if len(parts) == 1 and not f.joined:
+        # A one-part name still blocks with itself (records that hold only a given name).
+        out.update(f"{k}|" for k in parts[0])
+    return out
+
+
+def _skeleton_keys(f: Features) -> set[str]:
+    """Two parts that survive a transcription: both skeletons, or one part's key and the
+    other's skeleton (索卡·占 and "Chan Sokha" share "chan" and "sk")."""
+    parts, skeletons = f.parts, f.skeletons
+    out: set[str] = set()
+    for x, y in combinations(range(len(parts)), 2):
+        for sx in skeletons[x]:
+            for sy in skeletons[y]:
+                if len(sx) + len(sy) >= MIN_SKELETON_PAIR_LETTERS:
+                    out.add(f"{sx}|{sy}" if sx < sy else f"{sy}|{sx}")
+        for one, other in ((x, y), (y, x)):
+            for key in parts[one]:
+                for sk in skeletons[other]:
+                    if len(sk) >= 2:
+                        out.add(f"{key}/{sk}")
+    return out
+
+
+def _rule_keys(rule: str, f: Features, id_fields: frozenset[str]) -> Iterable[str]:
+    if rule == "n":
+        return _name_pair_keys(f)
+    if rule == "s":
+        return _skeleton_keys(f)
+    if rule == "d":
+        return {f"{f.birth_day}:{a}" for a in f.atoms} if f.birth_day else ()
+    if rule == "ds":
+        return (f.birth_day,) if f.birth_day else ()
+    if rule == "y":
+        # The year of birth and one name part: a slip in the name *and* in the day, or a
+        # record that holds only the year.
+        if f.birth is None or f.birth.earliest.year != f.birth.latest.year:
+            return ()
+        year = f.birth.earliest.year
+        return {f"{year}:{k}" for part in f.parts for k in part}
+    if rule == "x":
+        return [f"{name}:{value}" for name, value in f.extra if name in id_fields]
+    if rule == "xx":
+        # Two further identifying fields that agree (street number and postcode, say)
+        # catch a pair whose document number has a typing slip.
+        return [f"{n1}={v1}|{n2}={v2}" for (n1, v1), (n2, v2) in combinations(f.extra, 2)]
+    raise ValueError(f"unknown blocking rule {rule!r}")
 
 
 def identifier_fields(feats: Sequence[Features]) -> frozenset[str]:
@@ -269,41 +363,90 @@ def identifier_fields(feats: Sequence[Features]) -> frozenset[str]:
     return frozenset(n for n in values if len(values[n]) >= 0.5 * counts[n])
 
 
+def candidate_arrays(
+    feats: Sequence[Features],
+    config: EngineConfig | None = None,
+    report: BlockingReport | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays (left < right) of the records sharing at least one blocking key, sorted.
+
+    Each rule's keys are hashed into one array of (key hash, record) rows and sorted, so a
+    block is a run of equal hashes: memory is 16 bytes per key, not a dict of lists. (Two
+    different keys with one 64-bit hash would only add a pair to compare.)
+    """
+    config = config or EngineConfig()
+    report = report if report is not None else BlockingReport()
+    id_fields = identifier_fields(feats)
+    n = len(feats)
+    found: list[np.ndarray] = []
+    origin: list[np.ndarray] = []
+    for number, rule in enumerate(RULES):
+        hashes = array("q")
+        rows = array("q")
+        for i, f in enumerate(feats):
+            for key in _rule_keys(rule, f, id_fields):
+                hashes.append(hash(key))
+                rows.append(i)
+        if len(hashes) < 2:
+            continue
+        codes = _block_pairs(
+            np.frombuffer(hashes, dtype=np.int64),
+            np.frombuffer(rows, dtype=np.int64),
+            n,
+            WEAK_BLOCK_SIZES.get(rule, config.max_block_size),
+            rule,
+            report,
+        )
+        del hashes, rows
+        found.append(codes)
+        origin.append(np.full(len(codes), number, dtype=np.int8))
+    if not found:
+        report.pairs = 0
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    codes = np.concatenate(found)
+    rules = np.concatenate(origin)
+    unique, first = np.unique(codes, return_index=True)
+    per_rule = np.bincount(rules[first], minlength=len(RULES))
+    report.rules = {RULES[k]: int(c) for k, c in enumerate(per_rule) if c}
+    report.pairs = len(unique)
+    return unique // n, unique % n
+
+
+def _block_pairs(
+    hashes: np.ndarray, rows: np.ndarray, n: int, cap: int, rule: str, report: BlockingReport
+) -> np.ndarray:
+    """Pair codes (left * n + right) of the blocks of one rule, blocks above ``cap`` skipped."""
+    order = np.argsort(hashes, kind="stable")
+    hashes, rows = hashes[order], rows[order]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(hashes)) + 1))
+    sizes = np.diff(np.concatenate((starts, [len(hashes)])))
+    big = sizes > cap
+    if big.any():
+        report.skipped_blocks += int(big.sum())
+        report.skipped_records += int(sizes[big].sum())
+        big_pairs = int((sizes[big] * (sizes[big] - 1) // 2).sum())
+        report.skipped_pairs[rule] = report.skipped_pairs.get(rule, 0) + big_pairs
+    out: list[np.ndarray] = []
+    for size in np.unique(sizes[(sizes >= 2) & ~big]):
+        firsts = starts[sizes == size]
+        members = rows[firsts[:, None] + np.arange(size)]
+        left, right = np.triu_indices(int(size), 1)
+        a, b = members[:, left].ravel(), members[:, right].ravel()
+        keep = a != b
+        lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+        out.append(np.unique(lo * n + hi))
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
+
+
 def candidate_pairs(
     feats: Sequence[Features],
     config: EngineConfig | None = None,
     report: BlockingReport | None = None,
 ) -> list[tuple[int, int]]:
     """Index pairs (i < j) of records sharing at least one blocking key."""
-    config = config or EngineConfig()
-    report = report if report is not None else BlockingReport()
-    blocks: dict[str, list[int]] = defaultdict(list)
-    id_fields = identifier_fields(feats)
-    for i, f in enumerate(feats):
-        for key in _block_keys(f, id_fields):
-            blocks[key].append(i)
-    seen: set[int] = set()
-    n = len(feats)
-    pairs: list[tuple[int, int]] = []
-    for key, members in blocks.items():
-        size = len(members)
-        if size < 2:
-            continue
-        if size > config.max_block_size:
-            report.skipped_blocks += 1
-            report.skipped_records += size
-            continue
-        rule = key.split(":", 1)[0]
-        added = 0
-        for a, b in combinations(members, 2):
-            code = a * n + b
-            if code not in seen:
-                seen.add(code)
-                pairs.append((a, b))
-                added += 1
-        report.rules[rule] = report.rules.get(rule, 0) + added
-    report.pairs = len(pairs)
-    return pairs
+    left, right = candidate_arrays(feats, config, report)
+    return list(zip(left.tolist(), right.tolist(), strict=True))
 
 
 # --- comparison ---------------------------------------------------------------------------
@@ -320,16 +463,20 @@ class ComparisonLevel:
 
 NAME_LEVELS = (
     "no name part in common",
-    "one name part in common",
-    "all but one part agree, the other is a close spelling",
+    "one name part in common (or one typing slip apart)",
+    "the name parts sound alike",
+    "one part agrees, the others sound somewhat alike",
+    "one part agrees, the others sound alike",
+    "the name parts agree, some with a typing slip",
     "the parts of the shorter name all agree",
     "every name part agrees",
 )
 BIRTH_LEVELS = (
     "births more than two years apart",
     "births within two years",
-    "birth dates one typing slip apart",
     "birth ranges overlap",
+    "birth dates one typing slip apart",
+    "birth ranges centred within a year and a half",
     "same birth date",
 )
 EXACT_LEVELS = ("differs", "same")
@@ -341,6 +488,9 @@ FIELD_LEVELS: dict[str, tuple[str, ...]] = {
     "nationality": EXACT_LEVELS,
 }
 
+#: How alike two name parts that are not equal are.
+_DIFFERENT, _FAINTLY_ALIKE, _SOUNDS_ALIKE, _TYPING_SLIP = 0, 1, 2, 3
+
 
 def _covered(f: Features, atoms: frozenset[str]) -> list[bool]:
     """Which parts of ``f`` agree with some part (or joined parts) of the other name."""
@@ -351,6 +501,96 @@ def _covered(f: Features, atoms: frozenset[str]) -> list[bool]:
     return out
 
 
+_LIKENESS: dict[tuple[frozenset[str], frozenset[str]], int] = {}
+_SKELETON_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _skeleton_set(keys: frozenset[str]) -> frozenset[str]:
+    hit = _SKELETON_SETS.get(keys)
+    if hit is None:
+        if len(_SKELETON_SETS) > 4 * NAME_CACHE_SIZE:
+            _SKELETON_SETS.clear()
+        hit = _SKELETON_SETS[keys] = frozenset(sound_skeleton(k) for k in keys)
+    return hit
+
+
+def _likeness(xs: frozenset[str], ys: frozenset[str]) -> int:
+    """How alike two name parts that share no key are (cached per pair of key sets).
+
+    A *typing slip*: one edit (four letters or longer), or Jaro–Winkler >= 0.92 (five or
+    longer): short Khmer keys one letter apart are often different names. *Sounds alike*:
+    one key a prefix of the other (a transcription dropped a final: "sokha"/"sok"), or
+    sound skeletons that are equal, or one edit apart when four letters or longer.
+    *Faintly alike*: the same with shorter prefixes or skeletons ("me"/"meas"). Else
+    different.
+    """
+    cache_key = (xs, ys) if hash(xs) <= hash(ys) else (ys, xs)
+    hit = _LIKENESS.get(cache_key)
+    if hit is None:
+        if len(_LIKENESS) > 4 * NAME_CACHE_SIZE:
+            _LIKENESS.clear()
+        hit = _LIKENESS[cache_key] = _likeness_uncached(xs, ys)
+    return hit
+
+
+def _likeness_uncached(xs: frozenset[str], ys: frozenset[str]) -> int:
+    best = _DIFFERENT
+    for kx in xs:
+        lx = len(kx)
+        for ky in ys:
+            ly = len(ky)
+            shortest = lx if lx < ly else ly
+            if shortest >= 4 and -1 <= lx - ly <= 1 and OSA.distance(kx, ky) <= 1:
+                return _TYPING_SLIP
+            if shortest >= 5 and JaroWinkler.normalized_similarity(kx, ky) >= 0.92:
+                return _TYPING_SLIP
+            if shortest >= 2 and (kx.startswith(ky) if lx > ly else ky.startswith(kx)):
+                best = max(best, _SOUNDS_ALIKE if shortest >= 3 else _FAINTLY_ALIKE)
+    if best < _SOUNDS_ALIKE:
+        sys_ = _skeleton_set(ys)
+        for sx in _skeleton_set(xs):
+            for sy in sys_:
+                shortest = min(len(sx), len(sy))
+                if sx == sy and shortest >= 2:
+                    best = max(best, _SOUNDS_ALIKE if shortest >= 3 else _FAINTLY_ALIKE)
+                elif shortest >= 3 and abs(len(sx) - len(sy)) <= 1 and OSA.distance(sx, sy) <= 1:
+                    best = max(best, _SOUNDS_ALIKE if shortest >= 4 else _FAINTLY_ALIKE)
+    return best
+
+
+def _units(f: Features, missing: list[int]) -> list[tuple[frozenset[int], frozenset[str]]]:
+    """The parts left over, and adjacent left-over parts joined ("Srey Mom" = "Sreymom")."""
+    units = [(frozenset({i}), f.parts[i]) for i in missing]
+    left = set(missing)
+    units += [(frozenset({i, j}), keys) for i, j, keys in f.joined if i in left and j in left]
+    return units
+
+
+def _likeness_of_rest(a: Features, miss_a: list[int], b: Features, miss_b: list[int]) -> tuple:
+    """Pair the parts left over on both sides, most alike first (a part may meet two joined
+    parts of the other name): (likenesses, parts of a used, parts of b used)."""
+    scored = sorted(
+        (
+            (_likeness(kx, ky), len(ux) + len(uy), sorted(ux), sorted(uy), ux, uy)
+            for ux, kx in _units(a, miss_a)
+            for uy, ky in _units(b, miss_b)
+        ),
+        key=lambda t: (-t[0], -t[1], t[2], t[3]),
+    )
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    out: list[int] = []
+    for likeness, _, _, _, ux, uy in scored:
+        if likeness == _DIFFERENT:
+            break
+        if used_a & ux or used_b & uy:
+            continue
+        used_a |= ux
+        used_b |= uy
+        out.append(likeness)
+    return out, len(used_a), len(used_b)
+
+
 def name_level(a: Features, b: Features) -> int | None:
     if not a.parts or not b.parts:
         return None
@@ -358,44 +598,49 @@ def name_level(a: Features, b: Features) -> int | None:
     cb = _covered(b, a.atoms)
     hits_a, hits_b = sum(ca), sum(cb)
     if hits_a == len(ca) and hits_b == len(cb):
-        return 4
+        return 7
     short = min(len(ca), len(cb))
     if (hits_a == len(ca) or hits_b == len(cb)) and min(hits_a, hits_b) >= min(2, short):
-        return 3
-    miss_a = [p for p, c in zip(a.parts, ca, strict=True) if not c]
-    miss_b = [p for p, c in zip(b.parts, cb, strict=True) if not c]
-    if len(miss_a) <= 1 and len(miss_b) <= 1 and (hits_a or hits_b):
-        if miss_a and miss_b and _close(miss_a[0], miss_b[0]):
+        return 6
+    miss_a = [i for i, c in enumerate(ca) if not c]
+    miss_b = [j for j, c in enumerate(cb) if not c]
+    alike, used_a, used_b = _likeness_of_rest(a, miss_a, b, miss_b)
+    # Every part of one of the names is accounted for (equal or alike).
+    whole = bool(alike) and (hits_a + used_a == len(ca) or hits_b + used_b == len(cb))
+    exact = hits_a > 0 or hits_b > 0
+    if whole:
+        weakest = min(alike)
+        if exact or weakest == _TYPING_SLIP:
+            return {_TYPING_SLIP: 5, _SOUNDS_ALIKE: 4, _FAINTLY_ALIKE: 3}[weakest]
+        if weakest >= _SOUNDS_ALIKE and (len(alike) >= 2 or short == 1):
             return 2
-        if not miss_a or not miss_b:
-            return 2 if max(hits_a, hits_b) >= 1 and (len(ca) > 1 and len(cb) > 1) else 1
-    if hits_a or hits_b:
-        return 1
     if JaroWinkler.normalized_similarity(a.sorted_key, b.sorted_key) >= 0.94:
-        return 2
+        return 4
+    if exact or _TYPING_SLIP in alike:
+        return 1
     return 0
 
 
-def _close(x: frozenset[str], y: frozenset[str]) -> bool:
-    for kx in x:
-        for ky in y:
-            if OSA.distance(kx, ky) <= 1 and min(len(kx), len(ky)) >= 3:
-                return True
-            if JaroWinkler.normalized_similarity(kx, ky) >= 0.9:
-                return True
-    return False
+#: Birth ranges whose centres are this close are "centred within a year": an age stated
+#: as a whole number of years puts the centre up to half a year off, an estimate one more.
+CENTRE_TOLERANCE_DAYS = 548
+
+
+def _centre(r: BirthRange) -> int:
+    return (r.earliest.toordinal() + r.latest.toordinal()) // 2
 
 
 def birth_level(a: Features, b: Features) -> int | None:
     if a.birth is None or b.birth is None:
         return None
     if a.birth_day and a.birth_day == b.birth_day:
-        return 4
+        return 5
     if a.birth_day and b.birth_day:
         if _date_slip(a.birth_day, b.birth_day):
-            return 2
+            return 3
     elif a.birth.overlaps(b.birth):
-        return 3
+        near = abs(_centre(a.birth) - _centre(b.birth)) <= CENTRE_TOLERANCE_DAYS
+        return 4 if near else 2
     return 1 if a.birth.distance_years(b.birth) <= 2.0 else 0
 
 
@@ -525,14 +770,14 @@ def _normalise(counts: list[float]) -> list[float]:
 #: Starting m probabilities (and the node's weights before any training), per level of
 #: each field in FIELD_LEVELS: matches mostly agree, one typing slip is common.
 DEFAULT_M = {
-    "name": [0.01, 0.04, 0.1, 0.15, 0.7],
-    "birth": [0.03, 0.1, 0.07, 0.4, 0.4],
+    "name": [0.01, 0.03, 0.04, 0.03, 0.07, 0.1, 0.12, 0.6],
+    "birth": [0.03, 0.07, 0.15, 0.05, 0.3, 0.4],
     "sex": [0.05, 0.95],
     "nationality": [0.1, 0.9],
 }
 DEFAULT_U = {
-    "name": [0.6, 0.3, 0.05, 0.03, 0.02],
-    "birth": [0.7, 0.15, 0.01, 0.13, 0.01],
+    "name": [0.6, 0.3, 0.03, 0.03, 0.01, 0.01, 0.01, 0.01],
+    "birth": [0.7, 0.12, 0.1, 0.01, 0.06, 0.01],
     "sex": [0.5, 0.5],
     "nationality": [0.4, 0.6],
 }
@@ -595,8 +840,11 @@ def _em(
     total = sum(c for _, c in sub_items)
     if not total:
         return model
+    # The starting m act as PSEUDO_PAIRS pairs already seen (a Dirichlet prior): a level
+    # that no blocked pair happens to show keeps a plausible m instead of a zero.
+    start_m = {k: list(sub.m[k]) for k in sub.fields}
     for _ in range(iterations):
-        m_counts = {k: [0.0] * level_count(k) for k in sub.fields}
+        m_counts = {k: [PSEUDO_PAIRS * x for x in start_m[k]] for k in sub.fields}
         expected = 0.0
         for vector, count in sub_items:
             p = sub.probability(vector) * count
@@ -617,11 +865,88 @@ def _em(
     return FellegiSunter(model.fields, m, model.u, sub.prior)
 
 
+#: Weight of the starting m probabilities in EM, in pairs.
+PSEUDO_PAIRS = 10.0
+
 #: Fewest pairs a subset needs before its EM is trusted (else the defaults stay).
 MIN_TRAINING_PAIRS = 30
 
 
+#: Levels that blocking finds every pair of (two or more equal name parts; the same birth
+#: day): their u is *counted* over all pairs rather than sampled. A random sample of a few
+#: thousand pairs sees the rare "every name part agrees" a handful of times at most, so its
+#: u would rest on noise (and on smoothing), while blocking has compared every such pair.
+COUNTED_LEVELS: dict[str, tuple[int, ...]] = {
+    "name": (len(NAME_LEVELS) - 2, len(NAME_LEVELS) - 1),
+    "birth": (len(BIRTH_LEVELS) - 1,),
+}
+#: Rounds of (fit m and prior; count u of COUNTED_LEVELS).
+U_ROUNDS = 3
+
+
 def train(
+    vectors: Counter,
+    names: Sequence[str],
+    u: Mapping[str, list[float]],
+    config: EngineConfig | None = None,
+    *,
+    all_pairs: int | None = None,
+    unblocked: Mapping[str, int] | None = None,
+) -> FellegiSunter:
+    """Fit the model (:func:`fit`), then count the u of :data:`COUNTED_LEVELS` on all
+    blocked pairs, each weighted by its probability of being a non-match, and refit.
+
+    ``unblocked`` holds, per field, pairs at its top counted level that blocking skipped
+    (blocks too big to compare): they count as non-matches at that level.
+    """
+    config = config or EngineConfig()
+    names = tuple(names)
+    model = fit(vectors, names, u, config, all_pairs=all_pairs)
+    if not vectors or not all_pairs:
+        return model
+    items = list(vectors.items())
+    for _ in range(U_ROUNDS - 1):
+        counted = {k: list(model.u[k]) for k in names}
+        for name, levels in COUNTED_LEVELS.items():
+            if name in names:
+                counted[name] = _counted_u(
+                    model,
+                    items,
+                    names.index(name),
+                    levels,
+                    all_pairs,
+                    (unblocked or {}).get(name, 0),
+                )
+        model = fit(vectors, names, counted, config, all_pairs=all_pairs)
+    return model
+
+
+def _counted_u(
+    model: FellegiSunter,
+    items: list[tuple[tuple[int | None, ...], int]],
+    index: int,
+    levels: tuple[int, ...],
+    all_pairs: int,
+    unblocked: int,
+) -> list[float]:
+    name = model.fields[index]
+    sampled = model.u[name]
+    non_matches = max(all_pairs * (1.0 - model.prior), 1.0)
+    out = list(sampled)
+    for level in levels:
+        count = sum(c * (1.0 - model.probability(v)) for v, c in items if v[index] == level)
+        if level == levels[-1]:
+            count += unblocked
+        out[level] = max(count / non_matches, _FLOOR)
+    rest = max(1.0 - sum(out[lv] for lv in levels), _FLOOR)
+    others = [lv for lv in range(len(out)) if lv not in levels]
+    share = sum(sampled[lv] for lv in others) or 1.0
+    for lv in others:
+        out[lv] = max(sampled[lv] / share * rest, _FLOOR)
+    return out
+
+
+def fit(
     vectors: Counter,
     names: Sequence[str],
     u: Mapping[str, list[float]],
@@ -632,9 +957,10 @@ def train(
     """Fit m probabilities and the share of matches, as Splink does it.
 
     u comes from random pairs (``u``, fixed). The name's m is fitted on the pairs whose
-    birth dates are equal, ignoring birth; the birth's m on the pairs whose names agree in
-    every part, ignoring the name (a field's m must not be learned from the pairs selected
-    *because* it agrees); the other fields' m on all pairs; the prior last, on all pairs
+    births agree (same day, or ranges centred within a year), ignoring birth; the birth's m
+    on the pairs whose names agree in every part, ignoring the name (a field's m must not be
+    learned from the pairs selected *because* it agrees); the other fields' m on the pairs
+    whose names and births both agree well; the prior last, on all pairs
     with every m and u fixed: the share of matches among *all* ``all_pairs`` pairs of
     records (pairs not blocked count as non-matches), because u describes random pairs.
     Each EM counts distinct vectors, so it costs their number, not the number of pairs.
@@ -652,7 +978,8 @@ def train(
     items = list(vectors.items())
     run = {"iterations": config.em_iterations, "tolerance": config.em_tolerance}
     i_name, i_birth = names.index("name"), names.index("birth")
-    same_birth = [(v, c) for v, c in items if v[i_birth] == len(BIRTH_LEVELS) - 1]
+    # Births centred within a year (ages given on two records) or the same day.
+    same_birth = [(v, c) for v, c in items if (v[i_birth] or 0) >= len(BIRTH_LEVELS) - 2]
     same_name = [(v, c) for v, c in items if v[i_name] == len(NAME_LEVELS) - 1]
     if sum(c for _, c in same_birth) >= MIN_TRAINING_PAIRS:
         model = _em(
@@ -662,14 +989,32 @@ def train(
         model = _em(
             same_name, model, update=frozenset({"birth"}), ignore=frozenset({"name"}), **run
         )
+    # The other fields on the pairs whose names and births both agree well (few of them are
+    # different people), else on all pairs.
     others = frozenset(names) - {"name", "birth"}
-    model = _em(items, model, update=others, **run)
+    strong = [
+        (v, c)
+        for v, c in items
+        if (v[i_name] or 0) >= len(NAME_LEVELS) - 2 and (v[i_birth] or 0) >= len(BIRTH_LEVELS) - 2
+    ]
+    if sum(c for _, c in strong) < MIN_TRAINING_PAIRS:
+        strong = items
+    model = _em(strong, model, update=others, **run)
     blocked = sum(vectors.values())
     total = max(all_pairs or blocked, blocked)
+    # Matches that blocking missed are matches too: the share of matches is counted where
+    # blocking misses none (two or more name parts equal), then divided by the share of
+    # matches whose names agree that well (its m). Without enough of those pairs, the
+    # matches among the blocked pairs are all that is counted.
+    top = frozenset(COUNTED_LEVELS["name"])
+    covered = sum(model.m["name"][level] for level in top)
+    in_top = [(v, c) for v, c in items if v[i_name] in top]
+    if covered < 0.2 or sum(c for _, c in in_top) < MIN_TRAINING_PAIRS:
+        in_top, covered = items, 1.0
     prior = min(0.1, blocked / total)
     for _ in range(config.em_iterations):
         fitted = FellegiSunter(names, model.m, model.u, prior)
-        expected = sum(fitted.probability(v) * c for v, c in items)
+        expected = sum(fitted.probability(v) * c for v, c in in_top) / covered
         new_prior = min(max(expected / total, 1e-9), 1 - 1e-6)
         if abs(new_prior - prior) < prior * 1e-4:
             prior = new_prior
@@ -700,6 +1045,70 @@ def cluster(ids: Sequence[str], links: Iterable[tuple[str, str]]) -> dict[str, s
                 ra, rb = rb, ra
             parent[rb] = ra
     return {i: find(i) for i in ids}
+
+
+def cluster_without_conflicts(
+    feats: Sequence[Features],
+    links: Sequence[tuple[int, int, float]],
+    conflict: Callable[[Features, Features], bool],
+    *,
+    max_checks: int = 2500,
+) -> dict[str, str]:
+    """Clusters from links taken strongest first, never joining two clusters that hold a
+    pair of records in ``conflict`` (born years apart, or of different sex): a chain of
+    likely links (the passport, the family report, a namesake's passport) must not make a
+    woman and her namesake one person. Each join checks at most ``max_checks`` pairs;
+    bigger joins are made unchecked. Cluster ids are the smallest member id.
+    """
+    parent = list(range(len(feats)))
+    members: dict[int, list[int]] = {i: [i] for i in range(len(feats))}
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for i, j, _ in sorted(links, key=lambda link: -link[2]):
+        ri, rj = find(i), find(j)
+        if ri == rj:
+            continue
+        left, right = members[ri], members[rj]
+        if len(left) * len(right) <= max_checks and any(
+            conflict(feats[x], feats[y]) for x in left for y in right
+        ):
+            continue
+        if len(left) < len(right):
+            ri, rj, left, right = rj, ri, right, left
+        parent[rj] = ri
+        left.extend(right)
+        del members[rj]
+    out: dict[str, str] = {}
+    for group in members.values():
+        label = min(feats[x].id for x in group)
+        for x in group:
+            out[feats[x].id] = label
+    return out
+
+
+#: log2 Bayes factor of the fields other than the name below which two records cannot be one
+#: person (about 1 : 60 against: births years apart, or a different sex).
+CONFLICT_BITS = -1.5
+
+
+def conflict_test(model: FellegiSunter, names: Sequence[str]) -> Callable:
+    """``conflict(a, b)``: do the fields other than the name say these are two people?"""
+    i_name = list(names).index("name")
+
+    def conflict(a: Features, b: Features) -> bool:
+        vector = list(compare_pair(a, b, names))
+        vector[i_name] = None
+        weight = sum(w for _, _, w in model.bayes_factors(vector))
+        return weight < CONFLICT_BITS
+
+    return conflict
 
 
 # --- the whole run ------------------------------------------------------------------------
@@ -762,30 +1171,60 @@ def match_records(
         feats.extend(prepare(records[start : start + step], config, extras))
         progress("normalise", len(feats), len(records))
     report = BlockingReport()
-    pairs = candidate_pairs(feats, config, report)
+    left, right = candidate_arrays(feats, config, report)
+    progress("block", len(left), len(left))
     names = model.fields if model is not None else field_names(feats)
-    vectors: list[tuple[int | None, ...]] = []
-    step = max(len(pairs) // 100, 5000)
-    for start in range(0, len(pairs), step):
-        vectors.extend(
-            compare_pair(feats[i], feats[j], names) for i, j in pairs[start : start + step]
+    # Each pair's comparison vector, as the number of a distinct vector (a few hundred kinds
+    # among millions of pairs).
+    kinds: dict[tuple[int | None, ...], int] = {}
+    codes = array("I")
+    total = len(left)
+    step = max(total // 100, 5000)
+    for start in range(0, total, step):
+        chunk = zip(
+            left[start : start + step].tolist(), right[start : start + step].tolist(), strict=True
         )
-        progress("compare", len(vectors), len(pairs))
+        for i, j in chunk:
+            vector = compare_pair(feats[i], feats[j], names)
+            code = kinds.get(vector)
+            if code is None:
+                code = kinds[vector] = len(kinds)
+            codes.append(code)
+        progress("compare", len(codes), total)
+    vectors = list(kinds)
     if model is None:
         u = estimate_u(feats, names, config)
         n = len(feats)
-        model = train(Counter(vectors), names, u, config, all_pairs=n * (n - 1) // 2)
+        counts = np.bincount(np.frombuffer(codes, dtype=np.uint32), minlength=len(vectors))
+        skipped = report.skipped_pairs
+        model = train(
+            Counter({v: int(c) for v, c in zip(vectors, counts.tolist(), strict=True) if c}),
+            names,
+            u,
+            config,
+            all_pairs=n * (n - 1) // 2,
+            unblocked={"name": skipped.get("n", 0), "birth": skipped.get("ds", 0)},
+        )
     progress("train", 1, 1)
-    prob_cache: dict[tuple[int | None, ...], float] = {}
-    scored: list[ScoredPair] = []
-    for (i, j), vector in zip(pairs, vectors, strict=True):
-        p = prob_cache.get(vector)
-        if p is None:
-            p = prob_cache[vector] = model.probability(vector)
-        if p >= config.review_probability:
-            scored.append(ScoredPair(feats[i].id, feats[j].id, p, vector))
-    links = [(p.left_id, p.right_id) for p in scored if p.probability >= config.match_probability]
-    clusters = cluster(ids, links)
+    probability = np.array([model.probability(v) for v in vectors] or [0.0])
+    pair_p = probability[np.frombuffer(codes, dtype=np.uint32)] if total else np.zeros(0)
+    code_array = np.frombuffer(codes, dtype=np.uint32) if total else np.zeros(0, np.uint32)
+    review = np.flatnonzero(pair_p >= config.review_probability)
+    scored = [
+        ScoredPair(feats[i].id, feats[j].id, p, vectors[c])
+        for i, j, p, c in zip(
+            left[review].tolist(),
+            right[review].tolist(),
+            pair_p[review].tolist(),
+            code_array[review].tolist(),
+            strict=True,
+        )
+    ]
+    linked = np.flatnonzero(pair_p >= config.match_probability)
+    links = list(
+        zip(left[linked].tolist(), right[linked].tolist(), pair_p[linked].tolist(), strict=True)
+    )
+    clusters = cluster_without_conflicts(feats, links, conflict_test(model, names))
     progress("cluster", 1, 1)
     return EngineResult(model, clusters, scored, report, config)
 

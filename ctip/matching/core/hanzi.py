@@ -504,8 +504,6 @@ def _segment_uncached(word: str) -> list[str] | None:
 
 def looks_like_pinyin(words: Sequence[str]) -> bool:
     """All words segment into pinyin syllables and at least one has a pinyin-only letter group."""
-    if not words:
-        return False
-    if any(not w or segment_pinyin(w) is None for w in words):
-        return False
-    return any(_PINYIN_MARKERS.search(w) for w in words)
+    if not words or not any(_PINYIN_MARKERS.search(w) for w in words):
+        return False  # the cheap test first: segmenting costs far more
+    return all(w and segment_pinyin(w) is not None for w in words)

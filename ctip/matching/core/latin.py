@@ -122,3 +122,41 @@ def khmer_latin_key(name: str) -> str:
             break
         key = nxt
     return key
+
+
+# --- The sound skeleton: what survives a Chinese transcription -----------------------------
+
+_SKELETON_UNITS = (("ch", "c"), ("ng", "n"), ("nh", "n"))
+_SKELETON_LETTERS = str.maketrans({"r": "l", "d": "t", "b": "p", "v": "p", "y": None})
+_SKELETON_VOWELS = re.compile(r"[aeiou]+")
+_SKELETON_FINAL = re.compile(r"(?<=[aeiou])[ktpcsl]$")
+_SKELETON_FINAL_M = re.compile(r"(?<=[aeiou])m$")
+_REPEATS = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=262144)
+def sound_skeleton(key: str) -> str:
+    """The consonants of a phonetic key that survive transcription into Chinese characters.
+
+    Mandarin has no final stops and no r, and Chinese transcriptions of foreign names
+    write a lone consonant as a syllable of its own (恩 en for a final n, 斯 si for the s of
+    "Srey"), which adds vowels and drops finals. So vowels are dropped, r = l, voicing is
+    folded (d = t, b = p = v), ch/ng/nh become one letter, final stops (and a final s or l)
+    are dropped and a final m is n (桑 sang for Sam), and repeats collapse: Sovann and
+    索万恩 ("sovanen") both give "spn", Srey Leak and 斯雷丽 both give "sl".
+
+    The skeleton is a coarse *sounds-alike* key: equal skeletons are weak evidence, used
+    with the other parts of the name, the birth range and sex, never alone.
+
+    >>> sound_skeleton("sovan"), sound_skeleton("sovanen")
+    ('spn', 'spn')
+    >>> sound_skeleton("sreileak") == sound_skeleton("slili")
+    True
+    """
+    text = key
+    for unit, letter in _SKELETON_UNITS:
+        text = text.replace(unit, letter)
+    text = text.translate(_SKELETON_LETTERS)
+    text = _SKELETON_FINAL_M.sub("n", _SKELETON_FINAL.sub("", text))
+    text = _SKELETON_VOWELS.sub("", text)
+    return _REPEATS.sub(r"\1", text)

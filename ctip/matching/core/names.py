@@ -165,6 +165,8 @@ def _split_interpuncts(word: str) -> list[str]:
 
 def _script_runs(word: str) -> list[tuple[str, Script]]:
     """Maximal runs of one script; combining marks and apostrophes stay with their run."""
+    if word.isascii() and word.isalpha():
+        return [(word, "latin")]  # the common case, without a look at every character
     runs: list[tuple[str, Script]] = []
     for ch in word:
         script = char_script(ch)

@@ -132,6 +132,13 @@ SYLLABLE_HANZI = {
     "bor": "波",
     "ta": "达",
     "ly_": "莉",
+    # Whole syllables a transcriber writes with one character (never letter by letter).
+    "thoeun": "吞",
+    "phoeun": "彭",
+    "roeun": "伦",
+    "la": "拉",
+    "li": "丽",
+    "vy": "维",
     "ea": "雅",
     "o": "奥",
     "a": "阿",
@@ -215,10 +222,28 @@ def _variant(word: str, rng: random.Random) -> str:
     return word
 
 
+def _compound(first: NameEntry, second: NameEntry) -> NameEntry:
+    """A given name of two parts, as many Khmer given names are (ស្រី + ពៅ = ស្រីពៅ,
+    Sreypov or Srey Pov)."""
+    joined = [a + b.lower() for a in first.latin[:2] for b in second.latin[:2]]
+    spaced = f"{first.latin[0]} {second.latin[0]}"
+    latin = tuple(dict.fromkeys([*joined, spaced]))
+    return NameEntry(first.khmer + second.khmer, "given", latin)
+
+
 def cross_script(
-    n_people: int = 400, seed: int = 9, *, distractor_share: float = 0.3
+    n_people: int = 400,
+    seed: int = 9,
+    *,
+    distractor_share: float = 0.3,
+    compound_share: float = 0.4,
 ) -> list[dict[str, str]]:
-    """Records of ``n_people`` people in Khmer script, Latin and Chinese characters."""
+    """Records of ``n_people`` people in Khmer script, Latin and Chinese characters.
+
+    ``distractor_share`` of the people take the name of someone already in the set (a
+    different person: another birth date, maybe another sex); ``compound_share`` of the
+    others have a two-part given name. Family names are skewed: six carry most people.
+    """
     rng = random.Random(seed)  # noqa: S311 - reproducible test data
     names = khmer_names()
     families = [e for e in names if e.kind == "family"]
@@ -235,6 +260,8 @@ def cross_script(
         else:
             fam = rng.choices(families, fam_weights)[0]
             giv = rng.choice(givens)
+            if rng.random() < compound_share:
+                giv = _compound(giv, rng.choice(givens))
         sex = rng.choice("FM")
         birth = date(1975, 1, 1) + timedelta(days=rng.randrange(35 * 365))
         people.append((fam, giv, sex, birth))

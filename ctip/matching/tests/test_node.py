@@ -235,3 +235,11 @@ def test_a_crypto_shredded_person_is_left_out(caseworker_a):
     person = make(caseworker_a, INTAKE)
     assert not MatchCandidate.objects.filter(left__in=[gone, person], right__in=[gone, person])
     assert services.matching_sweep()["records"] == 1
+
+
+def test_every_level_of_the_engine_has_a_translatable_label():
+    from ctip.matching.core.engine import BIRTH_LEVELS, EXACT_LEVELS, EXTRA_LEVELS, NAME_LEVELS
+    from ctip.matching.views import LEVEL_TEXT
+
+    labels = {*NAME_LEVELS, *BIRTH_LEVELS, *EXACT_LEVELS, *EXTRA_LEVELS}
+    assert labels - set(LEVEL_TEXT) == set()

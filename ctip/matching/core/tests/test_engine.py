@@ -68,8 +68,8 @@ def test_cross_script_quality_floor(cross):
     precision, recall = pair_scores(rows, result.clusters)
     # Floors of this set as measured (bench/matching.py reports the full set): a drop here
     # is a regression even if the golden file is regenerated.
-    assert precision >= 0.7
-    assert recall >= 0.45
+    assert precision >= 0.9
+    assert recall >= 0.7
 
 
 def test_the_same_woman_in_three_scripts_is_one_person():
@@ -249,3 +249,34 @@ def test_encodings_depend_on_the_key_and_round_trip():
         bloom.encode(b"short", ("CHAN SOKHA",), None, None)
     with pytest.raises(ValueError):
         bloom.Encoding.from_json({"name": "AAAA", "birth": "AAAA"})
+
+
+def test_runs_do_not_depend_on_the_string_hash_seed():
+    """Sets of strings iterate in an order that changes with each process's hash seed; a
+    decision that leaned on that order would differ between two runs on the same file."""
+    import subprocess
+    import sys
+
+    script = (
+        "from datetime import date\n"
+        "from ctip.matching.core import synth\n"
+        "from ctip.matching.core.csvio import read_text\n"
+        "from ctip.matching.core.engine import match_records\n"
+        "from ctip.matching.core.tests.test_engine import to_csv\n"
+        "rows = synth.cross_script(150, seed=4)\n"
+        "data = read_text(to_csv(rows), today=date(2025, 6, 1))\n"
+        "result = match_records(data.records)\n"
+        "print(sorted(result.clusters.items()), [round(p.probability, 9) for p in result.pairs])\n"
+    )
+    outputs = {
+        subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    assert "r000001" in next(iter(outputs))
