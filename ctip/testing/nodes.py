@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
 import socket
@@ -62,22 +63,66 @@ def read_credentials(home: Path) -> dict[str, dict[str, str]]:
     return rows
 
 
-_TEMPLATES: dict[str, Path] = {}
+_TEMPLATES: dict[tuple[str, bool], Path] = {}
+TEMPLATES_ENV = "CTIP_TEST_TEMPLATES"  # set by ctip.testing.pytest_home for the whole run
+
+
+def _templates_dir() -> Path:
+    """Where the node home templates of this test run live: one folder for the run, shared
+    by the pytest-xdist workers (``ctip.testing.pytest_home`` makes it and removes it at the
+    end), else one per process."""
+    shared = os.environ.get(TEMPLATES_ENV)
+    if shared:
+        return Path(shared)
+    base = Path(tempfile.mkdtemp(prefix="ctip-node-templates-"))
+    atexit.register(shutil.rmtree, base, True)
+    os.environ[TEMPLATES_ENV] = str(base)
+    return base
+
+
+def _template(node: str, demo: bool) -> Path:
+    if (node, demo) in _TEMPLATES:
+        return _TEMPLATES[node, demo]
+    home = _templates_dir() / f"{node.lower()}-{'demo' if demo else 'new'}" / node.lower()
+    home.parent.mkdir(parents=True, exist_ok=True)
+    # One worker makes each template, the others wait for it (an exclusive lock per
+    # template); a template is complete once its home exists: it is made aside and renamed.
+    with open(home.parent.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not home.exists():
+            building = home.parent / f"building-{os.getpid()}"
+            shutil.rmtree(building, ignore_errors=True)
+            if demo:
+                shutil.copytree(_template(node, demo=False), building)
+                ctip("demo_data", "--home", str(building))
+            else:
+                ctip("init", "--node", node, "--home", str(building))
+            building.rename(home)
+    _TEMPLATES[node, demo] = home
+    return home
+
+
+def new_home_template(node: str) -> Path:
+    """A new node home (``ctip init``), made once per test run and copied for every node
+    home a test only needs to exist: migrating a new database costs most of ``ctip init``.
+    Copies share the template's keys: a test that needs two nodes of one country with
+    different keys runs ``ctip init`` itself."""
+    return _template(node, demo=False)
 
 
 def demo_home_template(node: str) -> Path:
     """A node home with the demo data (``ctip init`` + ``ctip demo_data``), made once per
-    test process and copied for every node a test starts: loading the demo of every area
-    costs most of a node's start. The copies share the template's keys; nodes of one test
-    are still distinct (KH and CN), and no test pins two copies of the same node."""
-    if node not in _TEMPLATES:
-        base = Path(tempfile.mkdtemp(prefix="ctip-demo-template-"))
-        atexit.register(shutil.rmtree, base, True)
-        home = base / node.lower()
-        ctip("init", "--node", node, "--home", str(home))
-        ctip("demo_data", "--home", str(home))
-        _TEMPLATES[node] = home
-    return _TEMPLATES[node]
+    test run and copied for every node a test starts: loading the demo of every area
+    costs most of a node's start. The copies share the template's keys (and those of
+    ``new_home_template``); nodes of one test are still distinct (KH and CN), and no test
+    pins two copies of the same node."""
+    return _template(node, demo=True)
+
+
+def copy_home(template: Path, home: Path) -> Path:
+    """A copy of a node home template at ``home`` (a folder that does not exist yet)."""
+    shutil.copytree(template, home)
+    return home
 
 
 def start_node(base: Path, node: str = "KH", *, timeout: float = 90) -> RunningNode:
@@ -152,9 +197,9 @@ def _serve(home: Path, port: int, timeout: float) -> subprocess.Popen:
 
 
 def launch_node(base: Path, node: str = "KH", *, timeout: float = 90) -> RunningNode:
-    """``ctip init`` + ``ctip serve``, without demo data (no users: for node-to-node tests)."""
-    home = base / node.lower()
-    ctip("init", "--node", node, "--home", str(home))
+    """``ctip init`` + ``ctip serve``, without demo data (no users: for node-to-node tests).
+    The home is a copy of the run's new home of that country (``new_home_template``)."""
+    home = copy_home(new_home_template(node), base / node.lower())
     port = free_port()
     process = _serve(home, port, timeout)
     return RunningNode(node, home, f"http://127.0.0.1:{port}", process, {})

@@ -18,7 +18,7 @@ from django.urls import include, path
 from ctip.accounts.permissions import public
 from ctip.accounts.services import token_create
 from ctip.cases.services import PersonInput, person_create
-from ctip.testing.nodes import ctip, node_env
+from ctip.testing.nodes import copy_home, ctip, new_home_template, node_env
 from ctip.testing.urlwalk import MISSING_VALUES, Sample, fill, iter_routes
 
 PRODUCTION = {"CTIP_ENV": "production", "CTIP_ALLOWED_HOSTS": "node.example.org,testserver"}
@@ -26,9 +26,8 @@ PRODUCTION = {"CTIP_ENV": "production", "CTIP_ALLOWED_HOSTS": "node.example.org,
 
 @pytest.fixture(scope="module")
 def production_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prod") / "kh"
-    ctip("init", "--node", "KH", "--home", str(home))
-    return home
+    # A copy of the run's new KH home (ctip init, made once per test run).
+    return copy_home(new_home_template("KH"), tmp_path_factory.mktemp("prod") / "kh")
 
 
 def _check(home, *args):

@@ -14,7 +14,7 @@ from ctip.testing.crash import (
     crash_test,
     kill_points,
 )
-from ctip.testing.nodes import ctip
+from ctip.testing.nodes import copy_home, ctip, new_home_template
 
 FAST_HASHER = {"PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"]}
 
@@ -93,10 +93,8 @@ def test_reference_runs_that_disagree_on_counts_are_refused():
 
 @pytest.fixture(scope="module")
 def empty_home(tmp_path_factory):
-    """A new node (``ctip init``), made once for the module: every crash test copies it."""
-    home = tmp_path_factory.mktemp("crash") / "kh"
-    ctip("init", "--node", "KH", "--home", str(home))
-    return home
+    """A new node (``ctip init``, made once per test run): every crash test copies it."""
+    return copy_home(new_home_template("KH"), tmp_path_factory.mktemp("crash") / "kh")
 
 
 @pytest.fixture(scope="module")
