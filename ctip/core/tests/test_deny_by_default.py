@@ -75,9 +75,9 @@ urlpatterns = [
 # police focal officer of the other country (CN); records owned by each ----------------------
 
 
-@pytest.fixture
-def world(agency_a, agency_b, agency_cn):
-    load_demo("KH")  # the demo data of every app gives the walker real records to try
+def _world(agency_a, agency_b, agency_cn, *, demo: bool) -> dict:
+    if demo:
+        load_demo("KH")  # the demo data of every app gives the walker real records to try
     people = {f"a_{role}": P.make_user(f"a_{role}", agency_a, role).user for role in Role.values}
     people["b_caseworker"] = P.make_user("b_caseworker", agency_b, Role.CASEWORKER).user
     people["cn_police_focal"] = P.make_user("cn_police_focal", agency_cn, Role.POLICE_FOCAL).user
@@ -97,6 +97,18 @@ def world(agency_a, agency_b, agency_cn):
         if label != "cn_caseworker"
     ]
     return {"users": people, "records": records, "personas": walkers, "agency": agency_a}
+
+
+@pytest.fixture
+def world(agency_a, agency_b, agency_cn):
+    return _world(agency_a, agency_b, agency_cn, demo=True)
+
+
+@pytest.fixture
+def small_world(agency_a, agency_b, agency_cn):
+    """The same people and records, without the demo data: the broken views below are tried
+    with agency A's persons (the focus agency's records), which the demo data has none of."""
+    return _world(agency_a, agency_b, agency_cn, demo=False)
 
 
 def test_every_url_as_every_persona_is_denied_unless_declared(world):
@@ -134,9 +146,9 @@ def test_the_project_declares_a_permission_on_every_view():
 
 
 @override_settings(ROOT_URLCONF=__name__)
-def test_a_new_view_without_declared_permission_fails_the_walk(world):
+def test_a_new_view_without_declared_permission_fails_the_walk(small_world):
     assert [r.name for r in undeclared(__name__)] == ["undeclared"]
-    result = walk(world["personas"][:3], include=lambda r: r.name == "undeclared")
+    result = walk(small_world["personas"][:3], include=lambda r: r.name == "undeclared")
     assert [r.name for r in result.undeclared] == ["undeclared"]
     assert "view without a declared permission: /broken/undeclared/" in result.report()
 
@@ -148,25 +160,25 @@ def _broken(world, name):
 
 
 @override_settings(ROOT_URLCONF=__name__)
-def test_walker_catches_a_view_that_skips_the_object_rule(world):
-    a = world["records"]["a"]
-    result = _broken(world, "leaky_person")
+def test_walker_catches_a_view_that_skips_the_object_rule(small_world):
+    a = small_world["records"]["a"]
+    result = _broken(small_world, "leaky_person")
     assert f"GET /broken/persons/{a.pk}/leaky/ as b_caseworker: answered 200" in result.report()
     assert f"GET /broken/persons/{a.pk}/leaky/ as cn_police_focal: answered 200" in result.report()
     assert f"/broken/persons/{a.pk}/leaky/ as a_caseworker" not in result.report()
 
 
 @override_settings(ROOT_URLCONF=__name__)
-def test_walker_catches_an_api_view_that_does_not_enforce_its_declaration(world):
-    result = _broken(world, "unenforced_api")
+def test_walker_catches_an_api_view_that_does_not_enforce_its_declaration(small_world):
+    result = _broken(small_world, "unenforced_api")
     assert "GET /broken/api/ as a_me_officer: answered 200" in result.report()
     assert "as anonymous" not in result.report()  # DRF still asks anonymous to sign in
 
 
 @override_settings(ROOT_URLCONF=__name__)
-def test_walker_catches_forbidden_told_apart_from_missing(world):
-    a = world["records"]["a"]
-    report = _broken(world, "telling_person").report()
+def test_walker_catches_forbidden_told_apart_from_missing(small_world):
+    a = small_world["records"]["a"]
+    report = _broken(small_world, "telling_person").report()
     assert (
         f"GET /broken/persons/{a.pk}/telling/ as b_caseworker: a denied request must answer 404"
         in (report)
