@@ -63,6 +63,8 @@ class CsvError(ValueError):
 class ReadReport:
     rows: int = 0
     unknown_birth_dates: int = 0
+    #: Dates read only in part (an impossible day or month: the month or year is kept).
+    partly_read_birth_dates: int = 0
     unknown_record_dates: int = 0
     unknown_ages: int = 0
     #: (line, column) of the first few unreadable values, for the report.
@@ -86,6 +88,28 @@ def parse_birth(text: str) -> BirthRange:
     if m := _MONTH_YEAR.match(text):
         return BirthRange.year_month(int(m[2]), int(m[1]))
     return BirthRange.parse(text)
+
+
+_ISO_PARTS = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*$")
+_DMY_PARTS = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\s*$")
+
+
+def parse_birth_partly(text: str) -> BirthRange | None:
+    """What can be read of a date that is not a date: ``1974-01-64`` is January 1974,
+    ``1971-13-19`` is 1971 (a mistyped day or month should not throw the year away).
+    None when not even that."""
+    m = _ISO_PARTS.match(text)
+    if m:
+        year, month = int(m[1]), int(m[2])
+    elif m := _DMY_PARTS.match(text):
+        year, month = int(m[3]), int(m[2])
+    else:
+        return None
+    if not 1 <= year <= 9999:
+        return None
+    if 1 <= month <= 12:
+        return BirthRange.year_month(year, month)
+    return BirthRange.year(year)
 
 
 def _record_date(text: str) -> date | None:
@@ -181,8 +205,12 @@ def read_text(text: str, *, today: date) -> Dataset:
             try:
                 birth = parse_birth(get("birth_date"))
             except ValueError:
-                bad = True
-                report.unknown_birth_dates += 1
+                birth = parse_birth_partly(get("birth_date"))
+                if birth is None:
+                    bad = True
+                    report.unknown_birth_dates += 1
+                else:
+                    report.partly_read_birth_dates += 1
                 report.note(line, "birth_date")
         if birth is None and get("age_at_record"):
             birth, bad_age = birth_from_fields("", get("age_at_record"), record_date, today=today)

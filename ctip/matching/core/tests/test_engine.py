@@ -280,3 +280,22 @@ def test_runs_do_not_depend_on_the_string_hash_seed():
     }
     assert len(outputs) == 1
     assert "r000001" in next(iter(outputs))
+
+
+def test_impossible_dates_keep_what_can_be_read():
+    data = read_text(
+        HEADER
+        + "1,a,,Connor Paine,M,1974-01-64,,,,\n"
+        + "2,a,,Connor Paine,M,1971-13-19,,,,\n"
+        + "3,a,,Connor Paine,M,31/02/1980,,,,\n"
+        + "4,a,,Connor Paine,M,0000-00-00,,,,\n",
+        today=TODAY,
+    )
+    births = {r.id: r.birth for r in data.records}
+    assert births["1"] == BirthRange.year_month(1974, 1)
+    assert births["2"] == BirthRange.year(1971)
+    assert births["3"] == BirthRange.year_month(1980, 2)
+    assert births["4"] is None
+    assert data.report.partly_read_birth_dates == 3
+    assert data.report.unknown_birth_dates == 1
+    assert (2, "birth_date") in data.report.examples
