@@ -51,6 +51,7 @@ __all__ = [
     "MAX_MONTHS",
     "PeriodRefused",
     "Published",
+    "check_months",
     "check_period",
     "default_period",
     "month_end",
@@ -120,6 +121,15 @@ def check_period(code: str, start: dt.date, end: dt.date) -> None:
                 off_grid=True,
             )
         return
+    check_months(start, end)
+
+
+def check_months(start: dt.date, end: dt.date) -> None:
+    """Refuse a period that is not whole calendar months (at most ``MAX_MONTHS``): the grid
+    of a table over months, also used for the figures of other apps' reports (the plan's
+    progress reports)."""
+    if end < start:
+        raise PeriodRefused("end", _("The end of the period is before its start."), off_grid=False)
     if start.day != 1:
         raise PeriodRefused(
             "start",
@@ -146,15 +156,17 @@ def refusal_audit(
     refused: PeriodRefused,
     channel: str,
     request=None,
+    object_type: str = "monitoring.indicator",
 ) -> None:
     """The evidence of a refused period off the grid (a blocked differencing attempt), kept
-    although the request failed. Dates and codes only."""
+    although the request failed. Dates and codes only. ``object_type``: what was asked
+    for (another app's report names its own)."""
     if not refused.off_grid:
         return
     audit_security_event(
         actor=user,
         event=BLOCKED_EVENT,
-        object_type="monitoring.indicator",
+        object_type=object_type,
         object_id=code,
         details={
             "by": by,

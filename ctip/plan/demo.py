@@ -184,11 +184,13 @@ def load_demo(node: str) -> bool:
                 ),
             )
     if not ProgressReport.objects.exists():
-        start = today - timedelta(days=180)
+        # The last six whole months (reports cover whole calendar months).
+        end = today.replace(day=1) - timedelta(days=1)
+        start = (end - timedelta(days=160)).replace(day=1)
         services.report_create(
             user=officer,
             period_start=start,
-            period_end=today,
+            period_end=end,
             language="km" if node == "KH" else "zh-hans",
         )
     return True

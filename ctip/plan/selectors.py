@@ -14,7 +14,8 @@ from django.utils import timezone, translation
 
 from ctip.accounts import permissions
 from ctip.accounts.models import Country
-from ctip.plan import indicators
+from ctip.monitoring import release
+from ctip.plan import disclosure, indicators
 from ctip.plan.apps import VIEW
 from ctip.plan.models import (
     Activity,
@@ -269,8 +270,14 @@ def _label(value, second: str) -> dict:
     return {"en": en, "second": "" if other == en else other}
 
 
-def report_content(*, user, start: date, end: date, language: str) -> dict:
-    """Everything a progress report says, in English and ``language``, as plain data."""
+def report_content(
+    *, user, start: date, end: date, language: str, request=None, channel: str = ""
+) -> dict:
+    """Everything a progress report says, in English and ``language``, as plain data.
+
+    It leaves the node (sent, printed, downloaded, in the review pack): the figures of
+    indicators about people go through the disclosure control (``disclosure``), so the
+    period must be whole calendar months (``release.PeriodRefused`` otherwise)."""
     _require(user)
     second = lang_key(language)
     version = PlanVersion.objects.order_by("-number").prefetch_related("endorsements").first()
@@ -318,6 +325,9 @@ def report_content(*, user, start: date, end: date, language: str) -> dict:
             {"code": area.code, "title": _both(area, "title", second), "activities": activities}
         )
     indicator_list = []
+    figures = _Figures(
+        user=user, start=start, end=end, request=request, channel=channel or disclosure.CHANNEL
+    )
     for row in indicator_rows(user=user, start=start, end=end):
         indicator_list.append(
             {
@@ -328,7 +338,7 @@ def report_content(*, user, start: date, end: date, language: str) -> dict:
                 "computed": bool(row.indicator.computed),
                 "values": {
                     c: {
-                        "value": None if cell.value is None else str(cell.value),
+                        "value": figures.shown(row.indicator.computed, c, cell),
                         "source": cell.source,
                         "as_of": str(cell.as_of or ""),
                     }
@@ -362,6 +372,33 @@ def report_content(*, user, start: date, end: date, language: str) -> dict:
         "open_questions": questions,
         "next_steps": next_steps,
     }
+
+
+class _Figures:
+    """The figures of one report as they may leave the node (``disclosure``): each
+    protected indicator's figure once per country, through the release log."""
+
+    def __init__(self, *, user, start, end, request, channel):
+        release.check_months(start, end)
+        self.k = disclosure.threshold()
+        self.args = {"start": start, "end": end, "k": self.k, "user": user}
+        self.args |= {"request": request, "channel": channel}
+        self.done: dict[tuple[str, str], disclosure.Figure] = {}
+
+    def shown(self, code: str, country: str, cell: IndicatorCell) -> str | None:
+        if not code or not disclosure.is_protected(code) or cell.value is None:
+            return None if cell.value is None else str(cell.value)
+        if cell.source == "manual":
+            value, hidden = disclosure.entered(cell.value, k=self.k)
+        else:
+            key = (code, country)
+            if key not in self.done:
+                self.done[key] = disclosure.protect(code, country=country, **self.args)
+            figure = self.done[key]
+            value, hidden = figure.value, figure.withheld
+        if hidden:
+            return disclosure.withheld(self.k)
+        return None if value is None else str(value)
 
 
 def _both_doc(version: PlanVersion, key: str, second: str) -> dict:

@@ -20,7 +20,8 @@ from django.utils import timezone
 from ctip.accounts import permissions
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
-from ctip.plan import document, indicators, sync
+from ctip.monitoring import release
+from ctip.plan import disclosure, document, indicators, sync
 from ctip.plan.apps import AMEND, CHANGE, LOAD
 from ctip.plan.models import (
     Activity,
@@ -522,22 +523,42 @@ def indicator_value_record(
 # --- Progress reports ------------------------------------------------------------------
 
 
-@transaction.atomic
 def report_create(
     *, user, period_start: date, period_end: date, language: str, request=None
 ) -> ProgressReport:
     """Issue this node's progress report for a period, frozen as it stands now.
 
-    It is sent to the other node by :func:`report_send`, an explicit action."""
-    from ctip.plan.selectors import report_content
-
+    The period is whole calendar months: any other is refused (``ValidationError`` naming
+    ``period_start`` or ``period_end``) and audited as a blocked differencing attempt, kept
+    although nothing is issued. The figures about people go through the disclosure
+    control (``disclosure``). It is sent to the other node by :func:`report_send`, an
+    explicit action."""
     permissions.require(user, "plan", AMEND, request=request)
     if period_end < period_start:
         raise ValidationError({"period_end": "The period ends before it starts."})
+    try:
+        disclosure.check_period(user=user, start=period_start, end=period_end, request=request)
+    except release.PeriodRefused as refused:
+        raise ValidationError({f"period_{refused.parameter}": refused.message}) from None
+    return _report_issue(
+        user=user,
+        period_start=period_start,
+        period_end=period_end,
+        language=language,
+        request=request,
+    )
+
+
+@transaction.atomic
+def _report_issue(*, user, period_start, period_end, language, request) -> ProgressReport:
+    from ctip.plan.selectors import report_content
+
     version = latest_version()
     if version is None:
         raise PlanError("the plan is not loaded yet")
-    content = report_content(user=user, start=period_start, end=period_end, language=language)
+    content = report_content(
+        user=user, start=period_start, end=period_end, language=language, request=request
+    )
     report = ProgressReport(
         period_start=period_start,
         period_end=period_end,
@@ -567,6 +588,19 @@ def report_send(*, user, report: ProgressReport, request=None) -> list[str]:
     permissions.require(user, "plan", AMEND, request=request)
     if report.received_from or report.country != settings.CTIP_NODE:
         raise PlanError("a report received from the other node is not sent back")
+    try:
+        release.check_months(report.period_start, report.period_end)
+    except release.PeriodRefused:
+        raise PlanError(
+            "this report's period is not whole calendar months (issued before the "
+            "disclosure control): issue a new report to send"
+        ) from None
+    small = disclosure.small_figures(report.content, k=disclosure.threshold())
+    if small:
+        raise PlanError(
+            f"this report shows small counts about people ({', '.join(small)}; issued before "
+            "the disclosure control): issue a new report to send"
+        )
     messages = sync.report_queue(actor=user, report=report, request=request)
     if not messages:
         raise PlanError("no other node is peered yet: nothing was sent")

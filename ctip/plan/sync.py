@@ -9,8 +9,11 @@ Two message types, registered from ``PlanConfig.ready``, neither carrying person
   hash mismatch is refused (the two nodes hold different texts under one number, so the
   version must stay not agreed) and the refusal travels back in the signed receipt.
 * ``plan.report``: a progress report as it was frozen when issued (period, languages,
-  statuses, indicators, open questions, next steps), sent by an explicit action. The
-  receiver keeps it read-only, under the id it has on the sending node.
+  statuses, indicators, open questions, next steps), sent by an explicit action. Its
+  figures about people went through the disclosure control when it was issued
+  (``disclosure``: "<k" where withheld); its period is whole calendar months, and the
+  receiver refuses any other. The receiver keeps it read-only, under the id it has on
+  the sending node.
 
 Both handlers are idempotent: a second delivery of the same endorsement or report changes
 nothing. The JSON Schemas below are the allow-lists (SECURITY.md DP-3): no field outside
@@ -300,6 +303,12 @@ def handle_report(message) -> None:
     start, end = (parse_date(d) for d in content["period"])
     if start is None or end is None or end < start:
         raise _refuse("the report period is not a valid range")
+    from ctip.monitoring import release
+
+    try:
+        release.check_months(start, end)
+    except release.PeriodRefused:
+        raise _refuse("the report period is not whole calendar months") from None
     number = content["version"]
     version = PlanVersion.objects.filter(number=number).first() if number else None
     report = ProgressReport(

@@ -423,9 +423,7 @@ def version_compare(request):
     )
 
 
-@permission("plan", VIEW)
-@require_GET
-def report_list(request):
+def _reports_page(request, form=None, status=200):
     user = request.user
     start, end = selectors.default_period()
     return render(
@@ -434,30 +432,44 @@ def report_list(request):
         {
             "reports": selectors.report_list(user=user),
             "node": settings.CTIP_NODE,
-            "form": forms.ReportForm(
+            "form": form
+            or forms.ReportForm(
                 initial={"period_start": start, "period_end": end, "language": "km"}
             ),
             **_caps(user),
         },
+        status=status,
     )
+
+
+@permission("plan", VIEW)
+@require_GET
+def report_list(request):
+    return _reports_page(request)
 
 
 @permission("plan", AMEND)
 @require_POST
 def report_create(request):
+    """Issue a report. A period that is not whole calendar months is a 400 naming the
+    field (and audited by the service); the form is shown again with the error."""
     user = request.user
     form = forms.ReportForm(request.POST)
     if form.is_valid():
         try:
             report = services.report_create(user=user, request=request, **form.cleaned_data)
-        except (ValidationError, services.PlanError) as exc:
-            messages.error(request, _error_text(exc))
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for name, errors in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                form.add_error(None, _error_text(exc))
+        except services.PlanError as exc:
+            form.add_error(None, _error_text(exc))
         else:
             messages.success(request, _("Progress report issued."))
             return redirect("plan:report", pk=report.pk)
-    else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("plan:reports")
+    return _reports_page(request, form=form, status=400)
 
 
 @permission("plan", AMEND)

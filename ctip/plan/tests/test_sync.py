@@ -4,14 +4,16 @@ a report put in the outbox, and how a received endorsement or report is applied,
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from docx import Document
 
 from ctip.audit.models import AuditEvent
 from ctip.exchange import keystore, registry
@@ -202,6 +204,64 @@ def test_sending_a_report_from_the_page_and_the_api(
     missing = page.post(f"/api/v1/plan/reports/{uuid.uuid4()}/send", {}, "application/json")
     assert missing.status_code == 404
     assert len(sent(sync.REPORT_TYPE)) == 2
+
+
+def test_a_report_over_a_month_with_two_persons_shows_withheld_on_the_peer(
+    v1, cn_peer, me_officer, caseworker_a, cn_focal, client_of, settings
+):
+    """SECURITY.md DP-9: the count crosses the border as "<5", not as 2; the peer keeps,
+    prints and downloads what was sent."""
+    settings.CTIP_SDC_THRESHOLD = 5
+    from ctip.cases.services import PersonInput, person_create
+    from ctip.monitoring.release import month_end
+
+    for name in ("TEST ONE", "TEST TWO"):
+        person_create(user=caseworker_a, data=PersonInput(name_latin=name))
+    today = timezone.localdate()
+    report = services.report_create(
+        user=me_officer,
+        period_start=today.replace(day=1),
+        period_end=month_end(today),
+        language="km",
+    )
+    services.report_send(user=me_officer, report=report)
+    (body,) = sent(sync.REPORT_TYPE)
+    (item,) = [i for i in body["content"]["indicators"] if i["code"] == "III.6-persons-recorded"]
+    assert item["values"]["KH"] == {
+        "value": "<5",
+        "source": "computed",
+        "as_of": str(month_end(today)),
+    }
+
+    # On the peer (here: this node receiving it as the other country's report).
+    body["content"]["country"] = "CN"
+    body["id"] = str(uuid.uuid4())
+    receive(sync.REPORT_TYPE, body)
+    held = ProgressReport.objects.get(pk=body["id"])
+    (item,) = [i for i in held.content["indicators"] if i["code"] == "III.6-persons-recorded"]
+    assert item["values"]["KH"]["value"] == "<5"
+    client = client_of(cn_focal)
+    page = client.get(f"/plan/reports/{held.pk}/").content.decode()
+    row = page.split("Persons recorded in this node")[1].split("</tr>")[0]
+    assert "&lt;5" in row and ">2<" not in row and ">2 " not in row
+    docx = client.get(f"/plan/reports/{held.pk}/report.docx")
+    cells = [
+        [cell.text for cell in row.cells]
+        for table in Document(io.BytesIO(docx.content)).tables
+        for row in table.rows
+    ]
+    (line,) = [r for r in cells if any("Persons recorded in this node" in c for c in r)]
+    assert any(c.startswith("<5") for c in line) and not any(c.startswith("2") for c in line)
+
+    # A period that is not whole months is refused on receipt as well.
+    off = json.loads(json.dumps(body))
+    off["id"] = str(uuid.uuid4())
+    off["content"]["period"] = [
+        str(today.replace(day=1)),
+        str(month_end(today) - timedelta(days=2)),
+    ]
+    with pytest.raises(HandlerRefused, match="whole calendar months"):
+        receive(sync.REPORT_TYPE, off)
 
 
 def test_endorsement_api(v1, cn_peer, me_officer, caseworker_a, client_of):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from datetime import date, timedelta
 
 import pytest
 
@@ -102,3 +103,6 @@ def test_endorsements_and_reports_cross_between_the_nodes(nodes):
     held = next(r for r in kh_reports if r["id"] == report["id"])
     assert held["received_from"] == "CN" and held["received_at"]
     assert held["period_end"] == report["period_end"] and held["language"] == "zh-hans"
+    # Reports cover whole calendar months (SECURITY.md #40): the demo's report as well.
+    start, end = (date.fromisoformat(held[k]) for k in ("period_start", "period_end"))
+    assert start.day == 1 and (end + timedelta(days=1)).day == 1
