@@ -39,6 +39,7 @@ def test_two_factor_required_for_roles_that_see_personal_data():
         "consular_focal",
         "node_admin",
         "directory_editor",
+        "civil_registrar",
     } <= set(TWO_FACTOR_ROLES)
     assert "me_officer" not in TWO_FACTOR_ROLES
 
