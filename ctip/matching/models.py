@@ -187,6 +187,73 @@ class MatchHandle(models.Model):
     query = models.ForeignKey(MatchQuery, on_delete=models.CASCADE, related_name="handles")
     person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()
+    #: A handle resolves for ``CTIP_MATCH_HANDLE_DAYS`` after it was issued.
+    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.handle
+
+
+class IdentityOutcome(models.TextChoices):
+    PENDING = "pending", _("Waiting for the answer")
+    DISCLOSED = "disclosed", _("Identity disclosed")
+    REFUSED = "refused", _("Refused")
+
+
+class IdentityRequest(models.Model):
+    """A follow-up request for the identity behind a handle, sent or received.
+
+    Sent (``out``): the asking person, who asked, the purpose, and, once answered, the
+    minimal identity the peer disclosed (encrypted under the asking person's data key, so
+    crypto-shredding the person shreds it too) or the peer's refusal code.
+    Received (``in``): the handle asked about, the outcome with the code sent back and the
+    local reason (``sealed`` and ``no_consent`` both go out as ``not_disclosed``), the
+    consenting case relied on, and the requesting officer as the peer named them
+    (encrypted). A received row never holds the identity that was sent.
+    """
+
+    PII_FIELDS = ("identity", "officer")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    data_key = DataKeyField()
+    direction = models.CharField(max_length=3, choices=QueryDirection.choices)
+    peer = models.CharField(max_length=2)
+    request_id = models.CharField(max_length=40)
+    handle = models.CharField(max_length=40, db_index=True)
+    purpose = models.CharField(max_length=30)
+    query = models.ForeignKey(
+        MatchQuery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    person = models.ForeignKey(
+        "cases.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    #: Sent: the exchange message id of the request (the answer must reply to it).
+    msg_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10, choices=IdentityOutcome.choices, default=IdentityOutcome.PENDING
+    )
+    #: The refusal code that crossed the border ("" when disclosed or pending).
+    refused = models.CharField(max_length=40, blank=True)
+    #: Received: why, on this node (e.g. ``wrong_peer``, ``sealed``, ``no_consent``).
+    reason = models.CharField(max_length=40, blank=True)
+    #: Received and disclosed: the case whose consent was relied on.
+    case_ref = models.CharField(max_length=24, blank=True)
+    officer = EncryptedTextField()
+    #: Sent and disclosed: the identity as JSON.
+    identity = EncryptedTextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["direction", "peer", "request_id"], name="identityrequest_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"identity request {self.request_id}"

@@ -17,7 +17,7 @@ from ctip.accounts.permissions import permission
 from ctip.audit.services import audit_view
 from ctip.cases.models import Person
 from ctip.cases.selectors import access_person
-from ctip.matching import selectors, services
+from ctip.matching import selectors, services, xborder
 from ctip.matching.models import CandidateStatus
 
 RESOURCE = services.RESOURCE
@@ -149,12 +149,19 @@ def person_history(request, pk):
     audit_view(
         actor=request.user, objects={lnk.person for lnk in links}, fields=shown, request=request
     )
+    # Identities the other country disclosed for this person (sent identity requests).
+    asked = xborder.identity_requests(user=request.user, person=person)
+    disclosed = [a for a in asked if a.identity] if permissions.sees_pii(request.user) else []
+    audit_view(actor=request.user, objects=disclosed, fields=["identity"], request=request)
     return render(
         request,
         "matching/person.html",
         {
             "person": person,
             "links": links,
+            "identity_requests": [
+                (a, xborder.identity_of(a) if a in disclosed else {}) for a in asked
+            ],
             "shows_names": bool(shown),
             "merged": any(lnk.active and lnk.person_id == person.pk for lnk in links),
             "can_change": permissions.can(request.user, RESOURCE, permissions.CHANGE),

@@ -5,6 +5,8 @@
     ctip match key-rotate --to CN --home DIR
     ctip match query --person REF --to CN --username U --home DIR
     ctip match answers --home DIR
+    ctip match identity --handle H --username U [--purpose P] --home DIR
+    ctip match identities --username U --home DIR
 
 ``match file`` needs no node home and touches no database.
 """
@@ -60,6 +62,14 @@ class Command(BaseCommand):
         q.add_argument("--to", required=True)
         q.add_argument("--username", required=True)
         sub.add_parser("answers", help="the answers to this node's queries (JSON)")
+        i = sub.add_parser("identity", help="ask the other node who is behind a handle")
+        i.add_argument("--handle", required=True)
+        i.add_argument("--username", required=True)
+        i.add_argument("--purpose", default="nationality_verification")
+        s = sub.add_parser(
+            "identities", help="the identity requests the user may see, with answers (JSON)"
+        )
+        s.add_argument("--username", required=True)
 
     def handle(self, *args, **opts):
         return getattr(self, "do_" + opts["action"].replace("-", "_"))(opts)
@@ -164,6 +174,60 @@ class Command(BaseCommand):
             )
         ]
         self.stdout.write(json.dumps(rows, indent=1))
+
+    def do_identity(self, opts) -> None:
+        from ctip.accounts.permissions import NotFound
+        from ctip.matching.xborder import QueryRefused, identity_request_send
+
+        user = _user(opts["username"])
+        try:
+            asked = identity_request_send(user=user, handle=opts["handle"], purpose=opts["purpose"])
+        except NotFound:
+            raise CommandError("no such handle") from None
+        except QueryRefused as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        self.stdout.write(
+            f"Queued identity request {asked.request_id} to {asked.peer} "
+            f"for {asked.person.reference}"
+        )
+
+    def do_identities(self, opts) -> None:
+        from ctip.accounts import permissions
+        from ctip.audit.services import audit_view
+        from ctip.matching.xborder import identity_of, identity_requests
+
+        user = _user(opts["username"])
+        rows = identity_requests(user=user)
+        shown = [r for r in rows if r.identity] if permissions.sees_pii(user) else []
+        audit_view(actor=user, objects=shown, fields=["identity"])
+        self.stdout.write(
+            json.dumps(
+                [
+                    {
+                        "request_id": r.request_id,
+                        "peer": r.peer,
+                        "handle": r.handle,
+                        "person": r.person.reference if r.person else None,
+                        "purpose": r.purpose,
+                        "outcome": r.outcome,
+                        "refused": r.refused,
+                        "identity": identity_of(r) if r in shown else None,
+                    }
+                    for r in rows
+                ],
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
+
+
+def _user(username: str):
+    from ctip.accounts.models import User
+
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise CommandError("no such user")
+    return user
 
 
 def _write_pairs(path: str, result) -> None:
