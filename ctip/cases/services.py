@@ -920,7 +920,6 @@ def approval_decide(
                 days=hours / 24,
             )
         if approval.kind != ApprovalKind.CASE_CLOSURE:
-            approval.dpo_alerted_at = now
             transaction.on_commit(lambda: alert_dpo(approval))
     approval.full_clean()
     approval.save()
@@ -961,18 +960,33 @@ def alert_dpo(approval: Approval) -> None:
         .exclude(email="")
         .values_list("email", flat=True)
     )
-    if not recipients:
+    sent = 0
+    if recipients:
+        try:
+            sent = send_mail(
+                subject=f"[CTIP {settings.CTIP_NODE}] {approval.get_kind_display()} approved",
+                message=(
+                    f"{approval.get_kind_display()} was approved for case "
+                    f"{approval.case.reference if approval.case else '-'} "
+                    f"(request {approval.pk}). It waits in your review queue."
+                ),
+                from_email=None,
+                recipient_list=recipients,
+            )
+        except (OSError, ValueError):
+            sent = 0
+    if sent:
+        # Only an alert that went out counts as sent.
+        Approval.objects.filter(pk=approval.pk).update(dpo_alerted_at=timezone.now())
         return
-    send_mail(
-        subject=f"[CTIP {settings.CTIP_NODE}] {approval.get_kind_display()} approved",
-        message=(
-            f"{approval.get_kind_display()} was approved for case "
-            f"{approval.case.reference if approval.case else '-'} "
-            f"(request {approval.pk}). It waits in your review queue."
-        ),
-        from_email=None,
-        recipient_list=recipients,
-        fail_silently=True,
+    # Nobody could be told (no DPO with an address, or the mail server refused): the
+    # approval still waits in the DPO review queue, and the failure is a security event.
+    audit_security_event(
+        actor=None,
+        event="dpo_alert_not_sent",
+        object_type="cases.approval",
+        object_id=str(approval.pk),
+        details={"recipients": len(recipients)},
     )
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ctip.accounts import permissions
 from ctip.audit.models import Action
@@ -345,7 +346,7 @@ def sniff_evidence(data: bytes) -> tuple[str, str]:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 infos = archive.infolist()
                 if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
-                    raise ValidationError("The document unpacks to too much data.")
+                    raise ValidationError(_("The document unpacks to too much data."))
                 names = {i.filename for i in infos}
                 if "[Content_Types].xml" in names:
                     for marker, kind in OFFICE_TYPES.items():
@@ -357,14 +358,14 @@ def sniff_evidence(data: bytes) -> tuple[str, str]:
                         return kind
         except zipfile.BadZipFile:
             pass
-    raise ValidationError("Evidence must be a PDF, DOCX, XLSX, ODT or ODS document.")
+    raise ValidationError(_("Evidence must be a PDF, DOCX, XLSX, ODT or ODS document."))
 
 
 def evidence_store(*, user, data: bytes, request=None) -> EvidenceDocument:
     if not data:
-        raise ValidationError("The document is empty.")
+        raise ValidationError(_("The document is empty."))
     if len(data) > MAX_EVIDENCE_BYTES:
-        raise ValidationError("The document is larger than 10 MB.")
+        raise ValidationError(_("The document is larger than 10 MB."))
     extension, content_type = sniff_evidence(data)
     doc = EvidenceDocument(
         content_type=content_type,

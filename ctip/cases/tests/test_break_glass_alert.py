@@ -70,3 +70,31 @@ def test_refused_break_glass_alerts_nobody_and_opens_nothing(
     assert not dpo_review_queue(user=dpo).exists()
     with pytest.raises(services.permissions.NotFound):
         access_case(colleague_a, sealed_case.pk)
+
+
+@pytest.mark.parametrize("failure", ["no address", "mail server down"])
+def test_an_alert_that_cannot_be_sent_is_recorded_not_pretended(
+    failure, case_a, colleague_a, supervisor_a, dpo, monkeypatch
+):
+    services.case_set_sealed(
+        user=supervisor_a, case=case_a, sealed=True, reason="child witness", named_users=[]
+    )
+    if failure == "mail server down":
+        dpo.email = "dpo@example.org"
+        dpo.save(update_fields=["email"])
+
+        def refuse(*args, **kwargs):
+            raise OSError("connection refused")
+
+        monkeypatch.setattr(services, "send_mail", refuse)
+    approval = services.break_glass_request(
+        user=colleague_a, case_reference=case_a.reference, hours=2, reason=REASON
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.approval_decide(user=supervisor_a, approval=approval, approve=True)
+    approval.refresh_from_db()
+    assert approval.dpo_alerted_at is None
+    assert list(dpo_review_queue(user=dpo)) == [approval]  # still waits for review
+    assert AuditEvent.objects.filter(
+        action=Action.SECURITY, details__event="dpo_alert_not_sent", object_id=str(approval.pk)
+    ).exists()
