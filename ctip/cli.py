@@ -32,7 +32,8 @@ Administration (Django management commands):
   backup --home DIR --output FILE; restore --home DIR --input FILE
   form show|export|import --home DIR                   the identification form (XLSForm for ODK)
   match file INPUT.csv --output OUT.csv                deduplicate person records (no node home)
-  match sweep|key-rotate|query|answers --home DIR      duplicates and cross-border match queries
+  match sweep|key-rotate|query|answers|identity|identities --home DIR
+                                                       duplicates, cross-border queries, identities
   stats export --home DIR --format htcds --output F    de-identified case export (HTCDS)
   stats send|show|import --home DIR                    migration statistics with the other node
   migrate, check, ... --home DIR                       any Django management command

@@ -64,6 +64,22 @@ LEVEL_TEXT = {
 }
 
 
+# Purposes of an identity request and the codes of a refusal (ctip/matching/xborder.py),
+# translated for display; a test checks that every code is here.
+PURPOSE_TEXT = {
+    "nationality_verification": gettext_lazy("nationality verification"),
+    "family_tracing": gettext_lazy("family tracing"),
+    "repatriation": gettext_lazy("repatriation"),
+}
+REFUSAL_TEXT = {
+    "unknown_handle": gettext_lazy("no such candidate (unknown or not given to this country)"),
+    "expired": gettext_lazy("the candidate handle has expired"),
+    "not_disclosed": gettext_lazy("not disclosed (no consent for this purpose, or sealed)"),
+    "rate_limited": gettext_lazy("too many requests; ask again later"),
+    "bad_request": gettext_lazy("the request was not understood"),
+}
+
+
 @require_GET
 @permission(RESOURCE, permissions.VIEW)
 def index(request):
@@ -160,7 +176,13 @@ def person_history(request, pk):
             "person": person,
             "links": links,
             "identity_requests": [
-                (a, xborder.identity_of(a) if a in disclosed else {}) for a in asked
+                (
+                    a,
+                    xborder.identity_of(a) if a in disclosed else {},
+                    PURPOSE_TEXT.get(a.purpose, a.purpose),
+                    REFUSAL_TEXT.get(a.refused, a.refused),
+                )
+                for a in asked
             ],
             "shows_names": bool(shown),
             "merged": any(lnk.active and lnk.person_id == person.pk for lnk in links),

@@ -243,3 +243,11 @@ def test_every_level_of_the_engine_has_a_translatable_label():
 
     labels = {*NAME_LEVELS, *BIRTH_LEVELS, *EXACT_LEVELS, *EXTRA_LEVELS}
     assert labels - set(LEVEL_TEXT) == set()
+
+
+def test_every_identity_purpose_and_refusal_code_has_a_translatable_label():
+    from ctip.matching import xborder
+    from ctip.matching.views import PURPOSE_TEXT, REFUSAL_TEXT
+
+    assert set(xborder.IDENTITY_PURPOSES) == set(PURPOSE_TEXT)
+    assert set(xborder.REFUSALS) == set(REFUSAL_TEXT)
