@@ -98,7 +98,7 @@ def indicator_table(request, code: str):
     start = query.validated_data.get("start", start)
     end = query.validated_data.get("end", end)
     try:
-        pub = release.published(
+        pub = release.published_for(
             code,
             by,
             start=start,
@@ -109,16 +109,6 @@ def indicator_table(request, code: str):
             request=request,
         )
     except release.PeriodRefused as refused:
-        release.refusal_audit(
-            user=request.user,
-            code=code,
-            by=by,
-            start=start,
-            end=end,
-            refused=refused,
-            channel="api",
-            request=request,
-        )
         raise serializers.ValidationError({refused.parameter: [refused.message]}) from None
     data = {
         "code": code,

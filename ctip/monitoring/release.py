@@ -208,6 +208,29 @@ def _year(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
+def published_for(
+    code: str, by: str, *, start: dt.date, end: dt.date, k: int, user, channel: str, request
+) -> Published:
+    """:func:`published` for a user's request: a refused period is audited (a blocked
+    differencing attempt when off the grid) and raised again for the caller to answer."""
+    try:
+        return published(
+            code, by, start=start, end=end, k=k, user=user, channel=channel, request=request
+        )
+    except PeriodRefused as refused:
+        refusal_audit(
+            user=user,
+            code=code,
+            by=by,
+            start=start,
+            end=end,
+            refused=refused,
+            channel=channel,
+            request=request,
+        )
+        raise
+
+
 def published(
     code: str,
     by: str,

@@ -101,7 +101,7 @@ def panel_csv(request, code: str, by: str):
     except release.PeriodRefused as refused:
         return _refused(refused)
     try:
-        pub = release.published(
+        pub = release.published_for(
             code,
             by,
             start=start,
@@ -112,16 +112,6 @@ def panel_csv(request, code: str, by: str):
             request=request,
         )
     except release.PeriodRefused as refused:
-        release.refusal_audit(
-            user=request.user,
-            code=code,
-            by=by,
-            start=start,
-            end=end,
-            refused=refused,
-            channel="download",
-            request=request,
-        )
         return _refused(refused)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
