@@ -23,6 +23,7 @@ from ctip.matching.models import CandidateStatus
 RESOURCE = services.RESOURCE
 FIELD_NAMES = {
     "name": gettext_lazy("Name"),
+    "name_zh": gettext_lazy("Name (in Chinese characters on one side only)"),
     "birth": gettext_lazy("Birth"),
     "sex": gettext_lazy("Sex"),
     "nationality": gettext_lazy("Nationality"),

@@ -136,6 +136,10 @@ class Features:
     #: Keys of further names of the record that spell the same parts (Khmer script and its
     #: Latin form) and are not among ``parts``.
     more_keys: frozenset[str] = _NO_KEYS
+    #: Every name of the record is written in Chinese characters (a transcription, when the
+    #: person is Khmer): compared with a name in another script, its parts only *sound*
+    #: alike at best, and the evidence of each level differs (field ``name_zh``).
+    han: bool = False
 
     @property
     def atoms(self) -> frozenset[str]:
@@ -189,7 +193,8 @@ def _name_features(text: str, max_tokens: int, max_keys: int) -> tuple:
             keys = _shared(dedupe(khmer_latin_key("".join(c)) for c in combos))
             joined.append((i, i + 1, keys))
     skeletons = tuple(_shared(sound_skeleton(k) for k in p if sound_skeleton(k)) for p in parts)
-    result = (parts, skeletons, tuple(joined))
+    han = bool(tokens) and all(t.script == "han" for t in tokens)
+    result = (parts, skeletons, tuple(joined), han)
     if len(_NAME_CACHE) >= NAME_CACHE_SIZE:
         _NAME_CACHE.clear()
     _NAME_CACHE[cache_key] = result
@@ -210,8 +215,10 @@ def prepare(
         skeletons: tuple[frozenset[str], ...] = ()
         joined: tuple[tuple[int, int, frozenset[str]], ...] = ()
         more: set[str] = set()
+        han = bool(rec.names)
         for text in rec.names:
-            p, sk, j = _name_features(text, config.max_name_tokens, config.max_keys_per_part)
+            p, sk, j, h = _name_features(text, config.max_name_tokens, config.max_keys_per_part)
+            han = han and h
             if any(x in parts for x in p):
                 # A second name spelling the same parts (Khmer script and its Latin form).
                 more.update(*p, *(k for _, _, k in j))
@@ -245,6 +252,7 @@ def prepare(
                 nationality=rec.nationality,
                 extra=extra,
                 more_keys=_shared(more) if more else _NO_KEYS,
+                han=han and bool(parts),
             )
         )
     return out
@@ -483,6 +491,7 @@ EXACT_LEVELS = ("differs", "same")
 EXTRA_LEVELS = ("differs", "similar", "very similar", "same")
 FIELD_LEVELS: dict[str, tuple[str, ...]] = {
     "name": NAME_LEVELS,
+    "name_zh": NAME_LEVELS,
     "birth": BIRTH_LEVELS,
     "sex": EXACT_LEVELS,
     "nationality": EXACT_LEVELS,
@@ -670,7 +679,12 @@ def _extra_level(x: str, y: str) -> int:
 
 def field_names(feats: Sequence[Features]) -> tuple[str, ...]:
     extra = sorted({name for f in feats for name, _ in f.extra})
-    return ("name", "birth", "sex", "nationality", *(f"x:{name}" for name in extra))
+    return ("name", "name_zh", "birth", "sex", "nationality", *(f"x:{name}" for name in extra))
+
+
+#: The two name fields: ``name`` compares names written in the same kind of script (or both
+#: with Latin or Khmer), ``name_zh`` a name only in Chinese characters with one that is not.
+NAME_FIELDS = ("name", "name_zh")
 
 
 def level_count(field_name: str) -> int:
@@ -687,17 +701,25 @@ def level_label(field_name: str, level: int) -> str:
 
 def compare_pair(a: Features, b: Features, names: Sequence[str]) -> tuple[int | None, ...]:
     """The comparison vector of two records over ``names`` (see :func:`field_names`)."""
-    out: list[int | None] = [
-        name_level(a, b),
-        birth_level(a, b),
-        _exact_level(a.sex, b.sex),
-        _exact_level(a.nationality, b.nationality),
-    ]
-    if len(names) > 4:
-        ea, eb = dict(a.extra), dict(b.extra)
-        for name in names[4:]:
-            key = name[2:]
-            x, y = ea.get(key), eb.get(key)
+    level = name_level(a, b)
+    across = a.han != b.han and "name_zh" in names
+    out: list[int | None] = []
+    extra_a = extra_b = None
+    for name in names:
+        if name == "name":
+            out.append(None if across else level)
+        elif name == "name_zh":
+            out.append(level if across else None)
+        elif name == "birth":
+            out.append(birth_level(a, b))
+        elif name == "sex":
+            out.append(_exact_level(a.sex, b.sex))
+        elif name == "nationality":
+            out.append(_exact_level(a.nationality, b.nationality))
+        else:
+            if extra_a is None:
+                extra_a, extra_b = dict(a.extra), dict(b.extra)
+            x, y = extra_a.get(name[2:]), extra_b.get(name[2:])
             out.append(None if not x or not y else _extra_level(x, y))
     return tuple(out)
 
@@ -771,12 +793,14 @@ def _normalise(counts: list[float]) -> list[float]:
 #: each field in FIELD_LEVELS: matches mostly agree, one typing slip is common.
 DEFAULT_M = {
     "name": [0.01, 0.03, 0.04, 0.03, 0.07, 0.1, 0.12, 0.6],
+    "name_zh": [0.05, 0.05, 0.05, 0.1, 0.2, 0.2, 0.05, 0.3],
     "birth": [0.03, 0.07, 0.15, 0.05, 0.3, 0.4],
     "sex": [0.05, 0.95],
     "nationality": [0.1, 0.9],
 }
 DEFAULT_U = {
     "name": [0.6, 0.3, 0.03, 0.03, 0.01, 0.01, 0.01, 0.01],
+    "name_zh": [0.6, 0.3, 0.03, 0.03, 0.01, 0.01, 0.01, 0.01],
     "birth": [0.7, 0.12, 0.1, 0.01, 0.06, 0.01],
     "sex": [0.5, 0.5],
     "nationality": [0.4, 0.6],
@@ -878,6 +902,7 @@ MIN_TRAINING_PAIRS = 30
 #: u would rest on noise (and on smoothing), while blocking has compared every such pair.
 COUNTED_LEVELS: dict[str, tuple[int, ...]] = {
     "name": (len(NAME_LEVELS) - 2, len(NAME_LEVELS) - 1),
+    "name_zh": (len(NAME_LEVELS) - 2, len(NAME_LEVELS) - 1),
     "birth": (len(BIRTH_LEVELS) - 1,),
 }
 #: Rounds of (fit m and prior; count u of COUNTED_LEVELS).
@@ -977,25 +1002,27 @@ def fit(
         return model
     items = list(vectors.items())
     run = {"iterations": config.em_iterations, "tolerance": config.em_tolerance}
-    i_name, i_birth = names.index("name"), names.index("birth")
+    i_birth = names.index("birth")
+    name_idx = [names.index(n) for n in NAME_FIELDS if n in names]
+    name_set = frozenset(n for n in NAME_FIELDS if n in names)
+
+    def name_of(v: tuple[int | None, ...]) -> int | None:
+        return next((v[i] for i in name_idx if v[i] is not None), None)
+
     # Births centred within a year (ages given on two records) or the same day.
     same_birth = [(v, c) for v, c in items if (v[i_birth] or 0) >= len(BIRTH_LEVELS) - 2]
-    same_name = [(v, c) for v, c in items if v[i_name] == len(NAME_LEVELS) - 1]
+    same_name = [(v, c) for v, c in items if name_of(v) == len(NAME_LEVELS) - 1]
     if sum(c for _, c in same_birth) >= MIN_TRAINING_PAIRS:
-        model = _em(
-            same_birth, model, update=frozenset({"name"}), ignore=frozenset({"birth"}), **run
-        )
+        model = _em(same_birth, model, update=name_set, ignore=frozenset({"birth"}), **run)
     if sum(c for _, c in same_name) >= MIN_TRAINING_PAIRS:
-        model = _em(
-            same_name, model, update=frozenset({"birth"}), ignore=frozenset({"name"}), **run
-        )
+        model = _em(same_name, model, update=frozenset({"birth"}), ignore=name_set, **run)
     # The other fields on the pairs whose names and births both agree well (few of them are
     # different people), else on all pairs.
-    others = frozenset(names) - {"name", "birth"}
+    others = frozenset(names) - name_set - {"birth"}
     strong = [
         (v, c)
         for v, c in items
-        if (v[i_name] or 0) >= len(NAME_LEVELS) - 2 and (v[i_birth] or 0) >= len(BIRTH_LEVELS) - 2
+        if (name_of(v) or 0) >= len(NAME_LEVELS) - 2 and (v[i_birth] or 0) >= len(BIRTH_LEVELS) - 2
     ]
     if sum(c for _, c in strong) < MIN_TRAINING_PAIRS:
         strong = items
@@ -1006,15 +1033,22 @@ def fit(
     # blocking misses none (two or more name parts equal), then divided by the share of
     # matches whose names agree that well (its m). Without enough of those pairs, the
     # matches among the blocked pairs are all that is counted.
-    top = frozenset(COUNTED_LEVELS["name"])
-    covered = sum(model.m["name"][level] for level in top)
-    in_top = [(v, c) for v, c in items if v[i_name] in top]
-    if covered < 0.2 or sum(c for _, c in in_top) < MIN_TRAINING_PAIRS:
-        in_top, covered = items, 1.0
+    # Per name field (same script, Chinese against another), as their m differ.
+    parts: list[tuple[list, float]] = []
+    for i in name_idx:
+        top = frozenset(COUNTED_LEVELS[names[i]])
+        covered = sum(model.m[names[i]][level] for level in top)
+        in_top = [(v, c) for v, c in items if v[i] in top]
+        if covered >= 0.2 and sum(c for _, c in in_top) >= MIN_TRAINING_PAIRS:
+            parts.append((in_top, covered))
+        else:
+            parts.append(([(v, c) for v, c in items if v[i] is not None], 1.0))
     prior = min(0.1, blocked / total)
     for _ in range(config.em_iterations):
         fitted = FellegiSunter(names, model.m, model.u, prior)
-        expected = sum(fitted.probability(v) * c for v, c in in_top) / covered
+        expected = sum(
+            sum(fitted.probability(v) * c for v, c in subset) / covered for subset, covered in parts
+        )
         new_prior = min(max(expected / total, 1e-9), 1 - 1e-6)
         if abs(new_prior - prior) < prior * 1e-4:
             prior = new_prior
@@ -1100,11 +1134,12 @@ CONFLICT_BITS = -1.5
 
 def conflict_test(model: FellegiSunter, names: Sequence[str]) -> Callable:
     """``conflict(a, b)``: do the fields other than the name say these are two people?"""
-    i_name = list(names).index("name")
+    name_idx = [i for i, n in enumerate(names) if n in NAME_FIELDS]
 
     def conflict(a: Features, b: Features) -> bool:
         vector = list(compare_pair(a, b, names))
-        vector[i_name] = None
+        for i in name_idx:
+            vector[i] = None
         weight = sum(w for _, _, w in model.bayes_factors(vector))
         return weight < CONFLICT_BITS
 
