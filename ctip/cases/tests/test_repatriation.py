@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -28,35 +26,17 @@ from ctip.cases.models import (
 from ctip.cases.selectors import access_case, person_list, repatriation_board
 from ctip.cases.tests.conftest import CANARY, VICTIM_ANSWERS, api_for
 from ctip.directory.models import FocalPerson
-from ctip.exchange import keystore
-from ctip.exchange import services as exchange
-from ctip.exchange.core import fingerprint, generate_node_keys, public_jwks
-from ctip.exchange.models import AnchorSource, OutboxMessage
+from ctip.exchange.models import OutboxMessage
 from ctip.exchange.registry import IncomingMessage, message_type, validate_body
 from ctip.testing import personas
+from ctip.testing.peers import pin_offline_peer
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def cn_peer(db):
-    from ctip.exchange.conf import keys_file
-
-    if not keys_file().exists():
-        keystore.create_keys(
-            settings.CTIP_HOME, settings.CTIP_NODE, now=int(time.time()) - 30 * 86_400
-        )
-    exchange._keys_cache.clear()
-    now = int(time.time())
-    cn = generate_node_keys("CN", not_before=now - 86_400, not_after=now + 365 * 86_400)
-    peer, _ = exchange.peer_pin(
-        actor=None,
-        jwks=public_jwks(cn.public()),
-        expected_fingerprint=fingerprint(cn.public()),
-        url="",
-        source=AnchorSource.FILE,
-    )
-    return peer
+    return pin_offline_peer("CN", valid_from_ago=86_400, valid_for=365 * 86_400)
 
 
 def consent(case, user, purpose, categories, country="CN"):

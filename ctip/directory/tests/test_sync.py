@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import datetime
 import json
-import time
 import uuid
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -17,17 +15,13 @@ from ctip.accounts.models import Agency
 from ctip.audit.models import AuditEvent
 from ctip.directory import services, sync
 from ctip.directory.models import FocalPerson, Service
-from ctip.exchange import keystore, registry
-from ctip.exchange import services as exchange
-from ctip.exchange.conf import keys_file
+from ctip.exchange import registry
 from ctip.exchange.core import (
     HandlerRefused,
     SchemaInvalid,
-    fingerprint,
-    generate_node_keys,
-    public_jwks,
 )
-from ctip.exchange.models import AnchorSource, OutboxMessage
+from ctip.exchange.models import OutboxMessage
+from ctip.testing.peers import pin_offline_peer
 
 pytestmark = pytest.mark.django_db
 
@@ -36,21 +30,7 @@ pytestmark = pytest.mark.django_db
 def cn_peer(db):
     """This (KH) node's exchange keys, and CN pinned as its peer (no address: nothing is
     delivered, messages wait in the outbox)."""
-    if not keys_file().exists():
-        keystore.create_keys(
-            settings.CTIP_HOME, settings.CTIP_NODE, now=int(time.time()) - 30 * 86_400
-        )
-    exchange._keys_cache.clear()
-    now = int(time.time())
-    cn = generate_node_keys("CN", not_before=now - 60, not_after=now + 86_400).public()
-    peer, _ = exchange.peer_pin(
-        actor=None,
-        jwks=public_jwks(cn),
-        expected_fingerprint=fingerprint(cn),
-        url="",
-        source=AnchorSource.FILE,
-    )
-    return peer
+    return pin_offline_peer("CN")
 
 
 def sent_bodies() -> list[dict]:

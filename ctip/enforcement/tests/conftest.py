@@ -4,22 +4,16 @@ both countries (from directory focal persons), a law-enforcement case, and a pin
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from ctip.directory.models import FocalPerson
 from ctip.enforcement import services
 from ctip.enforcement.models import TaskforceMember
-from ctip.exchange import keystore
-from ctip.exchange import services as exchange
-from ctip.exchange.conf import keys_file
-from ctip.exchange.core import fingerprint, generate_node_keys, public_jwks
-from ctip.exchange.models import AnchorSource
 from ctip.testing import personas
+from ctip.testing.peers import pin_offline_peer
 
 
 @pytest.fixture
@@ -102,21 +96,7 @@ def le_case(police):
 def cn_peer(db):
     """This (KH) node's exchange keys, and CN pinned as its peer (no address: nothing is
     delivered, messages wait in the outbox)."""
-    if not keys_file().exists():
-        keystore.create_keys(
-            settings.CTIP_HOME, settings.CTIP_NODE, now=int(time.time()) - 30 * 86_400
-        )
-    exchange._keys_cache.clear()
-    now = int(time.time())
-    cn = generate_node_keys("CN", not_before=now - 60, not_after=now + 86_400).public()
-    peer, _ = exchange.peer_pin(
-        actor=None,
-        jwks=public_jwks(cn),
-        expected_fingerprint=fingerprint(cn),
-        url="",
-        source=AnchorSource.FILE,
-    )
-    return peer
+    return pin_offline_peer("CN")
 
 
 @pytest.fixture

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from ctip.audit.models import AuditEvent
 from ctip.cases import services
 from ctip.cases.services import PersonInput, person_create
-from ctip.exchange import keystore
-from ctip.exchange import services as exchange
-from ctip.exchange.conf import keys_file
-from ctip.exchange.core import fingerprint, generate_node_keys, public_jwks
-from ctip.exchange.models import AnchorSource, InboxMessage, OutboxMessage
+from ctip.exchange.models import InboxMessage, OutboxMessage
 from ctip.exchange.registry import IncomingMessage, message_type, validate_body
 from ctip.matching import xborder
 from ctip.matching.models import (
@@ -32,27 +26,14 @@ from ctip.matching.models import (
     MatchQuery,
     QueryDirection,
 )
+from ctip.testing.peers import pin_offline_peer
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def cn_peer(db):
-    if not keys_file().exists():
-        keystore.create_keys(
-            settings.CTIP_HOME, settings.CTIP_NODE, now=int(time.time()) - 30 * 86_400
-        )
-    exchange._keys_cache.clear()
-    now = int(time.time())
-    cn = generate_node_keys("CN", not_before=now - 60, not_after=now + 86_400).public()
-    peer, _ = exchange.peer_pin(
-        actor=None,
-        jwks=public_jwks(cn),
-        expected_fingerprint=fingerprint(cn),
-        url="",
-        source=AnchorSource.FILE,
-    )
-    return peer
+    return pin_offline_peer("CN")
 
 
 @pytest.fixture

@@ -6,53 +6,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 from collections import Counter
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from ctip.audit.models import AuditEvent
-from ctip.exchange import keystore, registry
-from ctip.exchange import services as exchange
-from ctip.exchange.conf import keys_file
+from ctip.exchange import registry
 from ctip.exchange.core import (
     HandlerRefused,
     SchemaInvalid,
-    fingerprint,
-    generate_node_keys,
-    public_jwks,
 )
-from ctip.exchange.models import AnchorSource, OutboxMessage
+from ctip.exchange.models import OutboxMessage
 from ctip.monitoring import htcds, services, sync
 from ctip.monitoring.importing import ImportError_, statistics_import
 from ctip.monitoring.models import MonthlyStatistics, StatisticsSource
+from ctip.testing.peers import pin_offline_peer
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def cn_peer(db):
-    if not keys_file().exists():
-        keystore.create_keys(
-            settings.CTIP_HOME, settings.CTIP_NODE, now=int(time.time()) - 30 * 86_400
-        )
-    exchange._keys_cache.clear()
-    now = int(time.time())
-    cn = generate_node_keys("CN", not_before=now - 60, not_after=now + 86_400).public()
-    peer, _ = exchange.peer_pin(
-        actor=None,
-        jwks=public_jwks(cn),
-        expected_fingerprint=fingerprint(cn),
-        url="",
-        source=AnchorSource.FILE,
-    )
-    return peer
+    return pin_offline_peer("CN")
 
 
 def receive(body: dict, sender: str = "CN") -> None:

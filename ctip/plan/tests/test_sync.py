@@ -6,29 +6,23 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 from datetime import date, timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from docx import Document
 
 from ctip.audit.models import AuditEvent
-from ctip.exchange import keystore, registry
-from ctip.exchange import services as exchange
-from ctip.exchange.conf import keys_file
+from ctip.exchange import registry
 from ctip.exchange.core import (
     HandlerRefused,
     SchemaInvalid,
-    fingerprint,
-    generate_node_keys,
-    public_jwks,
 )
-from ctip.exchange.models import AnchorSource, OutboxMessage
+from ctip.exchange.models import OutboxMessage
 from ctip.plan import services, sync
 from ctip.plan.models import Endorsement, PlanVersion, ProgressReport
+from ctip.testing.peers import pin_offline_peer
 
 pytestmark = pytest.mark.django_db
 
@@ -42,21 +36,7 @@ def v1():
 def cn_peer(db):
     """This (KH) node's exchange keys, and CN pinned as its peer (no address: nothing is
     delivered, messages wait in the outbox)."""
-    if not keys_file().exists():
-        keystore.create_keys(
-            settings.CTIP_HOME, settings.CTIP_NODE, now=int(time.time()) - 30 * 86_400
-        )
-    exchange._keys_cache.clear()
-    now = int(time.time())
-    cn = generate_node_keys("CN", not_before=now - 60, not_after=now + 86_400).public()
-    peer, _ = exchange.peer_pin(
-        actor=None,
-        jwks=public_jwks(cn),
-        expected_fingerprint=fingerprint(cn),
-        url="",
-        source=AnchorSource.FILE,
-    )
-    return peer
+    return pin_offline_peer("CN")
 
 
 def sent(msg_type: str) -> list[dict]:
