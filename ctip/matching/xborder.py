@@ -763,7 +763,7 @@ def handle_identity_request(message) -> None:
 
 def _reply_to(message) -> IdentityRequest:
     asked = (
-        IdentityRequest.objects.select_for_update()
+        IdentityRequest.objects.select_for_update(of=("self",))
         .filter(
             direction=QueryDirection.OUT,
             peer=message.sender,
