@@ -302,6 +302,27 @@ def _encoding(key: MatchKey, person: Person) -> bloom.Encoding:
     return bloom.encode(_secret(key), record.names, record.birth, record.sex)
 
 
+_RATE_EVENTS = {
+    "matching.query": "match_query_rate_limited",
+    "matching.identityrequest": "match_identity_rate_limited",
+}
+
+
+def _over_daily_limit(model, user, limit: int, object_type: str, request) -> bool:
+    """Has ``user`` sent ``limit`` of these (queries, identity requests) in the last day?
+    If so, the refused attempt is a security event."""
+    since = timezone.now() - timedelta(days=1)
+    sent = model.objects.filter(
+        direction=QueryDirection.OUT, asked_by=user, created_at__gte=since
+    ).count()
+    if sent < limit:
+        return False
+    audit_security_event(
+        actor=user, event=_RATE_EVENTS[object_type], object_type=object_type, request=request
+    )
+    return True
+
+
 def query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
     """Ask the peer whether it holds someone matching ``person`` (encodings only).
 
@@ -310,17 +331,7 @@ def query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
     permissions.require(user, "matching_query", permissions.CREATE, request=request)
     permissions.access(user, "person", Person.objects.all(), person.pk, request=request)
     to = to.upper()
-    since = timezone.now() - timedelta(days=1)
-    sent = MatchQuery.objects.filter(
-        direction=QueryDirection.OUT, asked_by=user, created_at__gte=since
-    ).count()
-    if sent >= USER_DAILY_LIMIT:
-        audit_security_event(
-            actor=user,
-            event="match_query_rate_limited",
-            object_type="matching.query",
-            request=request,
-        )
+    if _over_daily_limit(MatchQuery, user, USER_DAILY_LIMIT, "matching.query", request):
         raise QueryRefused(f"at most {USER_DAILY_LIMIT} match queries a day")
     return _query_send(user=user, person=person, to=to, request=request)
 
@@ -499,17 +510,9 @@ def identity_request_send(*, user, handle: str, purpose: str, request=None) -> I
             _("An identity may be asked for %(purposes)s only.")
             % {"purposes": ", ".join(IDENTITY_PURPOSES)}
         )
-    since = timezone.now() - timedelta(days=1)
-    sent = IdentityRequest.objects.filter(
-        direction=QueryDirection.OUT, asked_by=user, created_at__gte=since
-    ).count()
-    if sent >= IDENTITY_USER_DAILY_LIMIT:
-        audit_security_event(
-            actor=user,
-            event="match_identity_rate_limited",
-            object_type="matching.identityrequest",
-            request=request,
-        )
+    if _over_daily_limit(
+        IdentityRequest, user, IDENTITY_USER_DAILY_LIMIT, "matching.identityrequest", request
+    ):
         raise QueryRefused(
             _("At most %(n)s identity requests a day.") % {"n": IDENTITY_USER_DAILY_LIMIT}
         )
