@@ -7,18 +7,20 @@ Pipeline (every step a pure function, no Django):
    shared Khmer-Latin key space (every alternative reading of Khmer script and Chinese
    characters, and adjacent parts joined so "Sok Kha" meets "Sokha"), the birth range, sex,
    nationality.
-2. :func:`candidate_pairs` (blocking) puts records into blocks by several keys and compares
-   only records sharing a block: two name parts; one name part and the exact birth date;
-   the exact birth date alone; the value of an identifier-like extra field. Blocks larger
-   than ``max_block_size`` are skipped (and counted): such a key is too common to say
-   anything, and another rule still catches true pairs. Cost grows with the number of
-   records times the block sizes, not with its square.
+2. :func:`candidate_arrays` (blocking) puts records into blocks by several keys and
+   compares only records sharing a block: an identifier-like extra field; two name parts;
+   one name part and the exact birth date or the year; weak rules (sound skeletons, two
+   further fields, the birth date alone) with smaller blocks. Blocks larger than their cap
+   are skipped (and counted): such a key is too common to say anything, and another rule
+   still catches true pairs. Cost grows with the number of records times the block sizes,
+   not with its square.
 3. :func:`compare_pair` gives a comparison vector: one agreement *level* per field (or
    ``None`` when a side lacks the field).
 4. :class:`FellegiSunter` holds m and u probabilities per field and level. :func:`train`
    estimates u from random pairs and m (and the share of matches) by expectation
    maximisation over the blocked pairs, counting distinct vectors so it is cheap.
-5. :func:`cluster` joins pairs at or above the match threshold into persons (union-find).
+5. :func:`cluster_without_conflicts` joins pairs at or above the match threshold into
+   persons, strongest first, never joining records whose births or sex conflict.
 
 :func:`match_records` runs all of it. The result keeps every scored pair so a reviewer sees
 the weight each field contributed.
@@ -53,7 +55,7 @@ __all__ = [
     "FellegiSunter",
     "ScoredPair",
     "candidate_pairs",
-    "cluster",
+    "cluster_without_conflicts",
     "compare_pair",
     "match_records",
     "prepare",
@@ -1058,27 +1060,6 @@ def fit(
 
 
 # --- clustering ---------------------------------------------------------------------------
-
-
-def cluster(ids: Sequence[str], links: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Connected components: each id -> cluster id (the smallest member id, deterministic)."""
-    parent = {i: i for i in ids}
-
-    def find(x: str) -> str:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    for a, b in links:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            if rb < ra:
-                ra, rb = rb, ra
-            parent[rb] = ra
-    return {i: find(i) for i in ids}
 
 
 def cluster_without_conflicts(

@@ -20,9 +20,11 @@ from ctip.matching.core.dates import BirthRange
 from ctip.matching.core.engine import (
     EngineConfig,
     FellegiSunter,
-    cluster,
+    cluster_without_conflicts,
     match_records,
+    prepare,
 )
+from ctip.matching.core.people import PersonRecord
 
 GOLDEN = Path(__file__).parent / "data" / "engine"
 TODAY = date(2025, 6, 1)
@@ -164,13 +166,28 @@ def test_config_is_validated():
         EngineConfig(max_block_size=0)
 
 
-def test_cluster_is_transitive_and_deterministic():
-    assert cluster(["c", "b", "a", "d"], [("c", "b"), ("a", "b")]) == {
+def test_clusters_are_transitive_deterministic_and_never_join_a_conflict():
+    feats = prepare(
+        [
+            PersonRecord("c", ("Chan Sokha",), birth=BirthRange.year(2001)),
+            PersonRecord("b", ("Chan Sokha",)),
+            PersonRecord("a", ("Chan Sokha",), birth=BirthRange.year(2001)),
+            PersonRecord("d", ("Chan Sokha",), birth=BirthRange.year(1960)),
+        ]
+    )
+    links = [(0, 1, 0.9), (2, 1, 0.8), (3, 1, 0.7)]  # d, born 1960, links to b too
+
+    def conflict(x, y):
+        return {x.id, y.id} & {"d"} and {x.id, y.id} != {"d", "b"}
+
+    assert cluster_without_conflicts(feats, links, conflict) == {
         "a": "a",
         "b": "a",
         "c": "a",
         "d": "d",
     }
+    # With no conflict the links chain, as connected components do.
+    assert set(cluster_without_conflicts(feats, links, lambda x, y: False).values()) == {"a"}
 
 
 # --- the CSV format ------------------------------------------------------------------------
