@@ -31,3 +31,47 @@ def pin_offline_peer(node: str = "CN", *, valid_from_ago: int = 60, valid_for: i
         source=AnchorSource.FILE,
     )
     return peer
+
+
+def received_from_peer(peer, msg_type: str, body: dict, *, purpose="", in_reply_to=None):
+    """A message from ``peer`` as the exchange hands it to a handler: verified, schema-valid
+    and in the inbox (so that an answer can reply to it)."""
+    import json
+    import secrets
+    import uuid
+
+    from django.utils import timezone
+
+    from ctip.exchange.models import InboxMessage
+    from ctip.exchange.registry import IncomingMessage, message_type, validate_body
+
+    validate_body(message_type(msg_type, 1), body)
+    msg_id = str(uuid.uuid4())
+    InboxMessage.objects.create(
+        peer=peer,
+        msg_id=msg_id,
+        seq=InboxMessage.objects.count() + 1,
+        msg_type=msg_type,
+        schema_version=1,
+        purpose=purpose,
+        in_reply_to=in_reply_to,
+        body=json.dumps(body),
+        envelope_digest=secrets.token_hex(32),
+        signer_kid=f"{peer.node_id.lower()}-test",
+        transport="https",
+        receipt="",
+        sent_at=timezone.now(),
+    )
+    return IncomingMessage(
+        msg_id=msg_id,
+        sender=peer.node_id,
+        msg_type=msg_type,
+        schema_version=1,
+        body=body,
+        case_ref=None,
+        purpose=purpose or None,
+        in_reply_to=in_reply_to,
+        signer_kid=f"{peer.node_id.lower()}-test",
+        sent_at=timezone.now(),
+        transport="https",
+    )

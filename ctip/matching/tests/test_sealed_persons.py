@@ -9,18 +9,17 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from ctip.cases.services import PersonInput, person_create, person_set_sealed
-from ctip.exchange.models import InboxMessage, OutboxMessage
-from ctip.exchange.registry import IncomingMessage, message_type, validate_body
+from ctip.exchange.models import OutboxMessage
+from ctip.exchange.registry import IncomingMessage
 from ctip.matching import selectors, services, xborder
 from ctip.matching.models import MatchCandidate, MatchHandle, MatchKey
-from ctip.testing.peers import pin_offline_peer
+from ctip.testing.peers import pin_offline_peer, received_from_peer
 
 pytestmark = pytest.mark.django_db
 
@@ -115,38 +114,7 @@ def cn_peer(db):
 
 
 def from_cn(peer, msg_type: str, body: dict) -> IncomingMessage:
-    """A message from CN as the exchange hands it to a handler: verified, schema-valid and
-    in the inbox (so that the answer can reply to it)."""
-    validate_body(message_type(msg_type, 1), body)
-    msg_id = str(uuid.uuid4())
-    InboxMessage.objects.create(
-        peer=peer,
-        msg_id=msg_id,
-        seq=InboxMessage.objects.count() + 1,
-        msg_type=msg_type,
-        schema_version=1,
-        purpose="",
-        in_reply_to=None,
-        body=json.dumps(body),
-        envelope_digest=secrets.token_hex(32),
-        signer_kid="cn-test",
-        transport="https",
-        receipt="",
-        sent_at=timezone.now(),
-    )
-    return IncomingMessage(
-        msg_id=msg_id,
-        sender="CN",
-        msg_type=msg_type,
-        schema_version=1,
-        body=body,
-        case_ref=None,
-        purpose=None,
-        in_reply_to=None,
-        signer_kid="cn-test",
-        sent_at=timezone.now(),
-        transport="https",
-    )
+    return received_from_peer(peer, msg_type, body)
 
 
 def test_the_answer_to_a_cross_border_query_never_holds_a_sealed_person(

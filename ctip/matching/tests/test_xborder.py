@@ -16,8 +16,8 @@ from django.utils import timezone
 from ctip.audit.models import AuditEvent
 from ctip.cases import services
 from ctip.cases.services import PersonInput, person_create
-from ctip.exchange.models import InboxMessage, OutboxMessage
-from ctip.exchange.registry import IncomingMessage, message_type, validate_body
+from ctip.exchange.models import OutboxMessage
+from ctip.exchange.registry import IncomingMessage
 from ctip.matching import xborder
 from ctip.matching.models import (
     IdentityRequest,
@@ -26,7 +26,7 @@ from ctip.matching.models import (
     MatchQuery,
     QueryDirection,
 )
-from ctip.testing.peers import pin_offline_peer
+from ctip.testing.peers import pin_offline_peer, received_from_peer
 
 pytestmark = pytest.mark.django_db
 
@@ -135,38 +135,7 @@ def issued(cn_peer, caseworker_a):
 
 
 def incoming(peer, msg_type, body, *, purpose="", in_reply_to=None) -> IncomingMessage:
-    """A message from CN as the exchange hands it to the handler: verified, schema-valid,
-    and in the inbox (so that the answer can reply to it)."""
-    validate_body(message_type(msg_type, 1), body)
-    msg_id = str(uuid.uuid4())
-    InboxMessage.objects.create(
-        peer=peer,
-        msg_id=msg_id,
-        seq=InboxMessage.objects.count() + 1,
-        msg_type=msg_type,
-        schema_version=1,
-        purpose=purpose,
-        in_reply_to=in_reply_to,
-        body=json.dumps(body),
-        envelope_digest=secrets.token_hex(32),
-        signer_kid="cn-test",
-        transport="https",
-        receipt="",
-        sent_at=timezone.now(),
-    )
-    return IncomingMessage(
-        msg_id=msg_id,
-        sender="CN",
-        msg_type=msg_type,
-        schema_version=1,
-        body=body,
-        case_ref=None,
-        purpose=purpose or None,
-        in_reply_to=in_reply_to,
-        signer_kid="cn-test",
-        sent_at=timezone.now(),
-        transport="https",
-    )
+    return received_from_peer(peer, msg_type, body, purpose=purpose, in_reply_to=in_reply_to)
 
 
 def ask(issued, handle=None, purpose="nationality_verification", envelope_purpose=None):
