@@ -35,6 +35,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from datetime import date
@@ -89,11 +90,12 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
 def ctip_run(text: str) -> tuple[dict[str, str], float]:
     """What ``ctip match file`` does, in process: read the CSV text, match, cluster."""
     from ctip.matching.core.csvio import read_text
-    from ctip.matching.core.engine import match_records
+    from ctip.matching.core.engine import clear_caches, default_workers, match_records
 
+    clear_caches()  # each set starts cold: FEBRL4's two runs share their names
     started = time.perf_counter()
     data = read_text(text, today=TODAY)
-    result = match_records(data.records, extras=data.extras)
+    result = match_records(data.records, extras=data.extras, workers=default_workers())
     return result.clusters, time.perf_counter() - started
 
 
@@ -303,13 +305,15 @@ def _scale_child(engine: str, n: int, folder: str) -> dict:
     Run in a fresh process, so its peak memory is the engine's, not the generator's."""
     source = Path(folder) / f"records-{n}.csv"
     output = Path(folder) / f"clusters-{engine}-{n}.csv"
+    sampler = _TreeMemory()
+    sampler.start()
     started = time.perf_counter()
     if engine == "ctip":
         from ctip.matching.core.csvio import read_records, write_clusters
-        from ctip.matching.core.engine import match_records
+        from ctip.matching.core.engine import default_workers, match_records
 
         data = read_records(source, today=TODAY)
-        result = match_records(data.records, extras=data.extras)
+        result = match_records(data.records, extras=data.extras, workers=default_workers())
         write_clusters(output, result.clusters, [r.id for r in data.records])
     else:
         clusters = _splink_dedupe(source)
@@ -318,18 +322,61 @@ def _scale_child(engine: str, n: int, folder: str) -> dict:
             writer.writerow(["record_id", "cluster_id"])
             writer.writerows(clusters.items())
     seconds = time.perf_counter() - started
+    sampler.stop()
     return {
         "records": n,
         "seconds": round(seconds, 2),
         "records_per_second": round(n / seconds),
-        "peak_mb": round(_peak_mb()),
+        # The process's own peak, or the sampled peak of the process and its workers
+        # together (proportional set sizes, so pages shared after fork count once), if higher.
+        "peak_mb": round(max(_peak_mb(), sampler.peak_mb)),
+        "tree_peak_mb": round(sampler.peak_mb),
     }
+
+
+class _TreeMemory(threading.Thread):
+    """Samples, four times a second, the memory of this process and its children (ctip's
+    name workers): the sum of their proportional set sizes, whose peak it keeps."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.25):
+            self.peak_mb = max(self.peak_mb, self.sample_mb())
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    @staticmethod
+    def sample_mb() -> float:
+        me = os.getpid()
+        pids = [me]
+        try:
+            children = Path(f"/proc/{me}/task/{me}/children").read_text().split()
+            pids += [int(p) for p in children]
+        except OSError:
+            pass
+        total = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+            except OSError:
+                continue  # a worker that has just ended
+        return total / 1024
 
 
 def _peak_mb() -> float:
     """This process's own peak resident memory. (``ru_maxrss`` would not do: Linux carries
     it over from the parent into a child started with fork and exec, so a child would
-    report the parent's peak when that was higher.)"""
+    report the parent's peak when that was higher. The engine's workers are forked
+    without exec: their peak, ``RUSAGE_CHILDREN``, is their own.)"""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):

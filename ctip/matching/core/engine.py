@@ -28,22 +28,28 @@ the weight each field contributed.
 
 from __future__ import annotations
 
+import gc
 import math
+import multiprocessing
+import os
 import random
+import zlib
 from array import array
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date
-from itertools import combinations
+from functools import lru_cache, partial
+from itertools import combinations, islice
 
 import numpy as np
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from .dates import BirthRange
-from .hanzi import ranked_product
+from .hanzi import _segment, ranked_product
 from .latin import khmer_latin_key, sound_skeleton
-from .names import parse_name
+from .names import _parse_cached, parse_name
 from .people import PersonRecord
 from .text import dedupe
 
@@ -142,11 +148,19 @@ class Features:
     #: person is Khmer): compared with a name in another script, its parts only *sound*
     #: alike at best, and the evidence of each level differs (field ``name_zh``).
     han: bool = False
-
-    @property
-    def atoms(self) -> frozenset[str]:
-        """Every key of every part, of adjacent parts joined, and of further spellings."""
-        return frozenset().union(*self.parts, *(k for _, _, k in self.joined), self.more_keys)
+    #: Every key of every part, of adjacent parts joined, and of further spellings.
+    atoms: tuple[str, ...] = ()
+    #: What any two name parts that are alike have in common (see :func:`_alike_marks`):
+    #: two records whose marks are disjoint have no alike parts, which spares comparing
+    #: every part with every part (most pairs, and nearly all random ones). Kept as the
+    #: CRC-32 of each mark, packed in bytes: a set of a few dozen strings takes kilobytes,
+    #: there is one per distinct written name, and worker processes send them back (two
+    #: marks with the same CRC only make a pair look possibly alike: it is then compared).
+    marks: bytes = b""
+    #: Keys of two letters (a prefix of the other name's key makes the parts faintly alike).
+    short_keys: tuple[str, ...] = ()
+    #: The first two letters of every key.
+    starts: tuple[str, ...] = ()
 
 
 #: One instance of each distinct key set, shared by every record that has it.
@@ -173,7 +187,8 @@ def _shared(keys: Iterable[str]) -> frozenset[str]:
 
 
 def _name_features(text: str, max_tokens: int, max_keys: int) -> tuple:
-    """(parts, skeletons, joined) of one written name; cached per distinct text."""
+    """(parts, skeletons, joined, han, marks, short keys, starts, atoms) of one written name (see
+    :class:`Features` and :func:`_alike_marks`); cached per distinct text."""
     cache_key = (text, max_tokens, max_keys)
     hit = _NAME_CACHE.get(cache_key)
     if hit is not None:
@@ -196,7 +211,9 @@ def _name_features(text: str, max_tokens: int, max_keys: int) -> tuple:
             joined.append((i, i + 1, keys))
     skeletons = tuple(_shared(sound_skeleton(k) for k in p if sound_skeleton(k)) for p in parts)
     han = bool(tokens) and all(t.script == "han" for t in tokens)
-    result = (parts, skeletons, tuple(joined), han)
+    units = (*parts, *(k for _, _, k in joined))
+    atoms = tuple(sorted(frozenset().union(*units)))
+    result = (parts, skeletons, tuple(joined), han, *_unit_marks(units), atoms)
     if len(_NAME_CACHE) >= NAME_CACHE_SIZE:
         _NAME_CACHE.clear()
     _NAME_CACHE[cache_key] = result
@@ -207,10 +224,14 @@ def prepare(
     records: Iterable[PersonRecord],
     config: EngineConfig | None = None,
     extras: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    named: Mapping[str, tuple] | None = None,
 ) -> list[Features]:
-    """Features of each record; ``extras`` maps a record id to extra identifying fields."""
+    """Features of each record; ``extras`` maps a record id to extra identifying fields;
+    ``named`` holds written names already worked out (by :func:`features_in_blocks`)."""
     config = config or EngineConfig()
     extras = extras or {}
+    named = named or {}
     out: list[Features] = []
     for rec in records:
         parts: tuple[frozenset[str], ...] = ()
@@ -218,8 +239,12 @@ def prepare(
         joined: tuple[tuple[int, int, frozenset[str]], ...] = ()
         more: set[str] = set()
         han = bool(rec.names)
+        name_marks: list[tuple] = []
         for text in rec.names:
-            p, sk, j, h = _name_features(text, config.max_name_tokens, config.max_keys_per_part)
+            hit = named.get(text) or _name_features(
+                text, config.max_name_tokens, config.max_keys_per_part
+            )
+            p, sk, j, h = hit[:4]
             han = han and h
             if any(x in parts for x in p):
                 # A second name spelling the same parts (Khmer script and its Latin form).
@@ -229,6 +254,8 @@ def prepare(
             parts += p
             skeletons += sk
             joined += tuple((i + offset, k + offset, keys) for i, k, keys in j)
+            name_marks.append(hit[4:7])
+            atoms = hit[7]
         # The shortest key of each part (the alphabetically first of equals: runs must not
         # depend on the order of a set).
         best = sorted(min(p, key=lambda k: (len(k), k)) for p in parts)
@@ -241,6 +268,17 @@ def prepare(
         )
         if more:
             more.difference_update(*parts, *(k for _, _, k in joined))
+        units = (*parts, *(k for _, _, k in joined))
+        if len(name_marks) == 1:
+            marks, short_keys, starts = name_marks[0]
+            if more:
+                atoms = tuple(sorted(frozenset().union(*units, more)))
+        else:
+            atoms = tuple(sorted(frozenset().union(*units, more)))
+            marks = _packed(set().union(*(_unpacked(m[0]) for m in name_marks)))
+            short_keys, starts = (
+                tuple(sorted(set().union(*(m[i] for m in name_marks)))) for i in (1, 2)
+            )
         out.append(
             Features(
                 id=rec.id,
@@ -255,9 +293,183 @@ def prepare(
                 extra=extra,
                 more_keys=_shared(more) if more else _NO_KEYS,
                 han=han and bool(parts),
+                atoms=atoms,
+                marks=marks,
+                short_keys=short_keys,
+                starts=starts,
             )
         )
     return out
+
+
+_MARKS: dict[frozenset[str], tuple[frozenset[int], tuple[str, ...], tuple[str, ...]]] = {}
+
+#: Fewest distinct written names worth sending to worker processes (starting them costs
+#: about as much as working out this many names).
+PARALLEL_MIN_NAMES = 20_000
+
+
+def clear_caches() -> None:
+    """Forget every name, key set and comparison worked out so far (for measurements that
+    must start cold; the caches are bounded and need no clearing otherwise)."""
+    for cache in (_NAME_CACHE, _SETS, _MARKS, _LIKENESS, _SKELETON_SETS):
+        cache.clear()
+    for cached in (_parse_cached, khmer_latin_key, sound_skeleton, _segment):
+        cached.cache_clear()
+
+
+def default_workers() -> int:
+    """The processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _names_of(texts: list[str], max_tokens: int, max_keys: int) -> list[tuple]:
+    """A worker's job. Each text comes to one worker once, so the worker keeps no cache of
+    whole names nor shared sets between jobs (the caches of name parts it keeps: parts
+    repeat across names)."""
+    out = [_name_features(t, max_tokens, max_keys) for t in texts]
+    _NAME_CACHE.clear()
+    _SETS.clear()
+    _SKELETON_SETS.clear()
+    return out
+
+
+def _share_name(result: tuple) -> tuple:
+    """One result from a worker, its sets replaced by this process's shared instances."""
+    parts, skeletons, joined, han, marks, short_keys, starts, atoms = result
+    return (
+        tuple(_shared(p) for p in parts),
+        tuple(_shared(p) for p in skeletons),
+        tuple((i, k, _shared(keys)) for i, k, keys in joined),
+        han,
+        marks,
+        short_keys,
+        starts,
+        atoms,
+    )
+
+
+def _distinct_names(block: Sequence[PersonRecord]) -> list[str]:
+    return list(dict.fromkeys(t for r in block for t in r.names))
+
+
+def features_in_blocks(
+    records: Sequence[PersonRecord],
+    config: EngineConfig,
+    extras: Mapping[str, Mapping[str, str]] | None,
+    workers: int,
+    progress: Progress,
+) -> list[Features]:
+    """Features of every record, block by block. With ``workers`` > 1 and enough distinct
+    names, the written names of each block are worked out in that many worker processes
+    (normalising names is most of a large run's cost, and each name is independent of the
+    others) while this process builds the features of the blocks already done. Workers are
+    *spawned*: fresh processes that share none of this one's memory and hold only their
+    caches of name parts; a block's names are kept only until its features are built."""
+    step = max(len(records) // 100, 1000)
+    blocks = [records[i : i + step] for i in range(0, len(records), step)]
+    feats: list[Features] = []
+    parallel = workers > 1 and len({t for r in records for t in r.names}) >= PARALLEL_MIN_NAMES
+    if not parallel:
+        for block in blocks:
+            feats.extend(prepare(block, config, extras))
+            progress("normalise", len(feats), len(records))
+        return feats
+    job = partial(_names_of, max_tokens=config.max_name_tokens, max_keys=config.max_keys_per_part)
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        # At most two blocks per worker in flight: results that this process has not yet
+        # taken must not pile up in memory when it is the slower side.
+        waiting: deque = deque()
+        todo = iter(blocks)
+        for block in islice(todo, 2 * workers):
+            waiting.append((block, pool.apply_async(job, (_distinct_names(block),))))
+        while waiting:
+            block, pending = waiting.popleft()
+            results = pending.get()
+            for more in islice(todo, 1):
+                waiting.append((more, pool.apply_async(job, (_distinct_names(more),))))
+            named = {
+                text: _share_name(result)
+                for text, result in zip(_distinct_names(block), results, strict=True)
+            }
+            feats.extend(prepare(block, config, extras, named=named))
+            progress("normalise", len(feats), len(records))
+    return feats
+
+
+def _alike_marks(keys: frozenset[str]) -> tuple[frozenset[int], tuple[str, ...], tuple[str, ...]]:
+    """(marks, keys of two letters, first two letters of each key) of one part's key set.
+
+    Two parts are alike (:func:`_likeness`) only if their marks meet, or a key of two
+    letters of one is the start of a key of the other: a prefix shares the first three
+    letters (or is a key of two); a typing slip by Jaro-Winkler shares the first three; keys
+    of four letters or more one edit apart share two letters at one end, or the first and
+    last (:func:`_edit_marks`); skeletons one edit apart are equal once a letter is dropped
+    from one or each; equal skeletons are equal. Cached per distinct key set. (Marks only
+    rule pairs out: sharing one proves nothing, and the parts are then compared in full.)
+    """
+    hit = _MARKS.get(keys)
+    if hit is not None:
+        return hit
+    marks: set[str] = set()
+    short = {k for k in keys if len(k) == 2}
+    starts = {k[:2] for k in keys if len(k) >= 2}
+    for k in keys:
+        if len(k) >= 3:
+            marks.add("p" + k[:3])
+        if len(k) >= 4:
+            marks.update(_edit_marks("k", k))
+    for sk in _skeleton_set(keys):
+        if len(sk) >= 2:
+            marks.add("s" + sk)
+        if len(sk) >= 3:
+            # One edit apart: equal once a letter is dropped from one or each. (Skeletons
+            # are short, of few letters: these repeat a lot, unlike the keys'.)
+            marks.update("e" + sk[:i] + sk[i + 1 :] for i in range(len(sk)))
+            marks.add("e" + sk)
+    if len(_MARKS) > NAME_CACHE_SIZE:
+        _MARKS.clear()
+    crcs = frozenset(zlib.crc32(m.encode()) for m in marks)
+    hit = _MARKS[keys] = (crcs, tuple(sorted(short)), tuple(sorted(starts)))
+    return hit
+
+
+def _edit_marks(kind: str, word: str) -> tuple[str, ...]:
+    """Two words of four letters or more that are one edit apart (a letter changed, added,
+    dropped, or two swapped) share their first two letters, their last two, or their first
+    and last (an edit touches at most two adjacent letters), and their lengths differ by
+    one at most: each mark is made for the word's length and the next."""
+    ends = (word[:2] + "<", word[-2:] + ">", word[0] + word[-1] + "=")
+    n = len(word)
+    return tuple(f"{kind}{length}{end}" for end in ends for length in (n, n + 1))
+
+
+def _unit_marks(units: Sequence[frozenset[str]]) -> tuple[bytes, tuple[str, ...], tuple[str, ...]]:
+    if not units:
+        return b"", (), ()
+    each = [_alike_marks(u) for u in units]
+    short, starts = (tuple(sorted(set().union(*(e[i] for e in each)))) for i in (1, 2))
+    return _packed(frozenset().union(*(e[0] for e in each))), short, starts
+
+
+def _packed(crcs: Iterable[int]) -> bytes:
+    return array("I", sorted(crcs)).tobytes()
+
+
+def _unpacked(marks: bytes) -> memoryview:
+    return memoryview(marks).cast("I")
+
+
+def _may_be_alike(a: Features, b: Features) -> bool:
+    """False when no part (or joined parts) of ``a`` can be alike any of ``b``."""
+    return (
+        not set(_unpacked(a.marks)).isdisjoint(_unpacked(b.marks))
+        or bool(a.short_keys and not set(a.short_keys).isdisjoint(b.starts))
+        or bool(b.short_keys and not set(b.short_keys).isdisjoint(a.starts))
+    )
 
 
 def _norm_extra(value: str | None) -> str:
@@ -529,7 +741,9 @@ def _likeness(xs: frozenset[str], ys: frozenset[str]) -> int:
     """How alike two name parts that share no key are (cached per pair of key sets).
 
     A *typing slip*: one edit (four letters or longer), or Jaro–Winkler >= 0.92 (five or
-    longer): short Khmer keys one letter apart are often different names. *Sounds alike*:
+    longer, the first three letters equal: Winkler's premise, and what lets
+    :func:`_alike_marks` rule pairs out): short Khmer keys one letter apart are often
+    different names. *Sounds alike*:
     one key a prefix of the other (a transcription dropped a final: "sokha"/"sok"), or
     sound skeletons that are equal, or one edit apart when four letters or longer.
     *Faintly alike*: the same with shorter prefixes or skeletons ("me"/"meas"). Else
@@ -553,7 +767,11 @@ def _likeness_uncached(xs: frozenset[str], ys: frozenset[str]) -> int:
             shortest = lx if lx < ly else ly
             if shortest >= 4 and -1 <= lx - ly <= 1 and OSA.distance(kx, ky) <= 1:
                 return _TYPING_SLIP
-            if shortest >= 5 and JaroWinkler.normalized_similarity(kx, ky) >= 0.92:
+            if (
+                shortest >= 5
+                and kx[:3] == ky[:3]
+                and JaroWinkler.normalized_similarity(kx, ky) >= 0.92
+            ):
                 return _TYPING_SLIP
             if shortest >= 2 and (kx.startswith(ky) if lx > ly else ky.startswith(kx)):
                 best = max(best, _SOUNDS_ALIKE if shortest >= 3 else _FAINTLY_ALIKE)
@@ -580,20 +798,19 @@ def _units(f: Features, missing: list[int]) -> list[tuple[frozenset[int], frozen
 def _likeness_of_rest(a: Features, miss_a: list[int], b: Features, miss_b: list[int]) -> tuple:
     """Pair the parts left over on both sides, most alike first (a part may meet two joined
     parts of the other name): (likenesses, parts of a used, parts of b used)."""
-    scored = sorted(
-        (
-            (_likeness(kx, ky), len(ux) + len(uy), sorted(ux), sorted(uy), ux, uy)
-            for ux, kx in _units(a, miss_a)
-            for uy, ky in _units(b, miss_b)
-        ),
-        key=lambda t: (-t[0], -t[1], t[2], t[3]),
-    )
+    units_b = _units(b, miss_b)
+    alike = [
+        (likeness, ux, uy)
+        for ux, kx in _units(a, miss_a)
+        for uy, ky in units_b
+        if (likeness := _likeness(kx, ky)) != _DIFFERENT
+    ]
+    if len(alike) > 1:
+        alike.sort(key=lambda t: (-t[0], -len(t[1]) - len(t[2]), sorted(t[1]), sorted(t[2])))
     used_a: set[int] = set()
     used_b: set[int] = set()
     out: list[int] = []
-    for likeness, _, _, _, ux, uy in scored:
-        if likeness == _DIFFERENT:
-            break
+    for likeness, ux, uy in alike:
         if used_a & ux or used_b & uy:
             continue
         used_a |= ux
@@ -613,9 +830,12 @@ def name_level(a: Features, b: Features) -> int | None:
     short = min(len(ca), len(cb))
     if (hits_a == len(ca) or hits_b == len(cb)) and min(hits_a, hits_b) >= min(2, short):
         return 6
-    miss_a = [i for i, c in enumerate(ca) if not c]
-    miss_b = [j for j, c in enumerate(cb) if not c]
-    alike, used_a, used_b = _likeness_of_rest(a, miss_a, b, miss_b)
+    if _may_be_alike(a, b):
+        miss_a = [i for i, c in enumerate(ca) if not c]
+        miss_b = [j for j, c in enumerate(cb) if not c]
+        alike, used_a, used_b = _likeness_of_rest(a, miss_a, b, miss_b)
+    else:
+        alike, used_a, used_b = [], 0, 0
     # Every part of one of the names is accounted for (equal or alike).
     whole = bool(alike) and (hits_a + used_a == len(ca) or hits_b + used_b == len(cb))
     exact = hits_a > 0 or hits_b > 0
@@ -703,27 +923,61 @@ def level_label(field_name: str, level: int) -> str:
 
 def compare_pair(a: Features, b: Features, names: Sequence[str]) -> tuple[int | None, ...]:
     """The comparison vector of two records over ``names`` (see :func:`field_names`)."""
-    level = name_level(a, b)
-    across = a.han != b.han and "name_zh" in names
-    out: list[int | None] = []
-    extra_a = extra_b = None
+    return comparer(tuple(names))(a, b)
+
+
+def _sex_level(a: Features, b: Features) -> int | None:
+    return _exact_level(a.sex, b.sex)
+
+
+def _nationality_level(a: Features, b: Features) -> int | None:
+    return _exact_level(a.nationality, b.nationality)
+
+
+def _extra_field(name: str) -> Callable[[Features, Features], int | None]:
+    def level(a: Features, b: Features) -> int | None:
+        x = y = None
+        for key, value in a.extra:
+            if key == name:
+                x = value
+                break
+        if x is None:
+            return None
+        for key, value in b.extra:
+            if key == name:
+                y = value
+                break
+        return None if y is None else _extra_level(x, y)
+
+    return level
+
+
+@lru_cache(maxsize=64)
+def comparer(names: tuple[str, ...]) -> Callable[[Features, Features], tuple[int | None, ...]]:
+    """A function giving the comparison vector of two records over ``names``: the fields'
+    comparisons are looked up once, not for every pair."""
+    others = {"birth": birth_level, "sex": _sex_level, "nationality": _nationality_level}
+    plan: list[tuple[int, Callable[[Features, Features], int | None] | None]] = []
     for name in names:
         if name == "name":
-            out.append(None if across else level)
+            plan.append((0, None))
         elif name == "name_zh":
-            out.append(level if across else None)
-        elif name == "birth":
-            out.append(birth_level(a, b))
-        elif name == "sex":
-            out.append(_exact_level(a.sex, b.sex))
-        elif name == "nationality":
-            out.append(_exact_level(a.nationality, b.nationality))
+            plan.append((1, None))
         else:
-            if extra_a is None:
-                extra_a, extra_b = dict(a.extra), dict(b.extra)
-            x, y = extra_a.get(name[2:]), extra_b.get(name[2:])
-            out.append(None if not x or not y else _extra_level(x, y))
-    return tuple(out)
+            plan.append((2, others.get(name) or _extra_field(name[2:])))
+    split = "name_zh" in names
+
+    def compare(a: Features, b: Features) -> tuple[int | None, ...]:
+        level = name_level(a, b)
+        across = split and a.han != b.han
+        return tuple(
+            (None if across else level)
+            if kind == 0
+            else ((level if across else None) if kind == 1 else fn(a, b))  # type: ignore[misc]
+            for kind, fn in plan
+        )
+
+    return compare
 
 
 # --- the Fellegi–Sunter model ---------------------------------------------------------------
@@ -835,8 +1089,9 @@ def estimate_u(
         sample: Iterable[tuple[int, int]] = combinations(range(n), 2)
     else:
         sample = (tuple(rng.sample(range(n), 2)) for _ in range(config.u_sample_pairs))
+    compare = comparer(tuple(names))
     for i, j in sample:
-        for name, level in zip(names, compare_pair(feats[i], feats[j], names), strict=True):
+        for name, level in zip(names, compare(feats[i], feats[j]), strict=True):
             if level is not None:
                 counts[name][level] += 1
     return {k: _normalise(v) for k, v in counts.items()}
@@ -1174,18 +1429,47 @@ def match_records(
     extras: Mapping[str, Mapping[str, str]] | None = None,
     model: FellegiSunter | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> EngineResult:
-    """Deduplicate ``records``: blocking, comparison, a trained (or given) model, clusters."""
+    """Deduplicate ``records``: blocking, comparison, a trained (or given) model, clusters.
+
+    ``workers`` > 1 works out the written names in that many processes (see
+    :func:`features_in_blocks`); the result does not depend on it."""
+    with _collector_paused():
+        return _match_records(
+            records, config, extras=extras, model=model, progress=progress, workers=workers
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector walks every live object each time enough new ones were made:
+    with millions of key sets and records alive that is a fifth of a run's time, and the
+    engine makes no reference cycles (its garbage goes by reference counting)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _match_records(
+    records: Sequence[PersonRecord],
+    config: EngineConfig | None,
+    *,
+    extras: Mapping[str, Mapping[str, str]] | None,
+    model: FellegiSunter | None,
+    progress: Progress | None,
+    workers: int,
+) -> EngineResult:
     config = config or EngineConfig()
     progress = progress or _noop
     ids = [r.id for r in records]
     if len(set(ids)) != len(ids):
         raise ValueError("record ids must be unique")
-    feats: list[Features] = []
-    step = max(len(records) // 100, 1000)
-    for start in range(0, len(records), step):
-        feats.extend(prepare(records[start : start + step], config, extras))
-        progress("normalise", len(feats), len(records))
+    feats = features_in_blocks(records, config, extras, workers, progress)
     report = BlockingReport()
     left, right = candidate_arrays(feats, config, report)
     progress("block", len(left), len(left))
@@ -1193,6 +1477,7 @@ def match_records(
     # Each pair's comparison vector, as the number of a distinct vector (a few hundred kinds
     # among millions of pairs).
     kinds: dict[tuple[int | None, ...], int] = {}
+    compare = comparer(tuple(names))
     codes = array("I")
     total = len(left)
     step = max(total // 100, 5000)
@@ -1201,7 +1486,7 @@ def match_records(
             left[start : start + step].tolist(), right[start : start + step].tolist(), strict=True
         )
         for i, j in chunk:
-            vector = compare_pair(feats[i], feats[j], names)
+            vector = compare(feats[i], feats[j])
             code = kinds.get(vector)
             if code is None:
                 code = kinds[vector] = len(kinds)

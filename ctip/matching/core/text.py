@@ -53,6 +53,8 @@ def clean_text(text: str) -> str:
     Interpuncts are kept (they carry information: the part boundary in 索卡·占).
     Idempotent, never raises on any ``str``.
     """
+    if text.isascii() and text.isprintable():
+        return " ".join(text.split())  # the common case: nothing to normalise or drop
     text = unicodedata.normalize("NFKC", text)
     out = []
     for ch in text:
@@ -70,8 +72,13 @@ def fold_latin(text: str) -> str:
 
     Full-width Latin (ＣＨＡＮ from some Chinese keyboards) is folded by NFKD.
     """
+    if text.isascii():
+        return text.lower().translate(_NOT_ASCII_LETTERS)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed.lower() if "a" <= ch <= "z")
+
+
+_NOT_ASCII_LETTERS = {i: None for i in range(128) if not ("a" <= chr(i) <= "z")}
 
 
 def dedupe(items: Iterable[str]) -> tuple[str, ...]:

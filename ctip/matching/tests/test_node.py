@@ -201,6 +201,10 @@ def test_match_file_command(tmp_path):
     bad.write_text("record_id,name_latin\n1,x\n", encoding="utf-8")
     with pytest.raises(CommandError, match="line 1: missing column"):
         call_command("match", "file", str(bad), "--output", str(out))
+    with pytest.raises(CommandError, match="--workers: must be 1 or more"):
+        call_command("match", "file", str(src), "--output", str(out), "--workers", "0")
+    call_command("match", "file", str(src), "--output", str(out), "--workers", "2", stdout=stdout)
+    assert list(csv.DictReader(out.open(encoding="utf-8"))) == rows
 
 
 def test_new_person_is_checked_in_the_background(caseworker_a, django_capture_on_commit_callbacks):

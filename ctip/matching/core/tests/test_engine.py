@@ -317,3 +317,43 @@ def test_impossible_dates_keep_what_can_be_read():
     assert data.report.partly_read_birth_dates == 3
     assert data.report.unknown_birth_dates == 1
     assert (2, "birth_date") in data.report.examples
+
+
+def test_the_alike_marks_never_hide_alike_parts(cross, monkeypatch):
+    """The shortcut of disjoint marks (no part alike) gives the level the full comparison
+    of every part with every part gives, on random and on blocked pairs of both scripts."""
+    import random
+
+    from ctip.matching.core import engine
+
+    _, data, _ = cross
+    perturbed = read_text(to_csv(synth.perturbed(600, seed=3)), today=TODAY)
+    feats = prepare(data.records) + prepare(perturbed.records)
+    rng = random.Random(4)
+    pairs = [tuple(rng.sample(range(len(feats)), 2)) for _ in range(6000)]
+    left, right = engine.candidate_arrays(feats, EngineConfig(), engine.BlockingReport())
+    pairs += list(zip(left.tolist(), right.tolist(), strict=True))
+    fast = [engine.name_level(feats[i], feats[j]) for i, j in pairs]
+    skipped = sum(not engine._may_be_alike(feats[i], feats[j]) for i, j in pairs[:6000])
+    monkeypatch.setattr(engine, "_may_be_alike", lambda a, b: True)
+    full = [engine.name_level(feats[i], feats[j]) for i, j in pairs]
+    assert fast == full
+    assert skipped > 3000  # taken for most random pairs, or this proves nothing
+
+
+def test_names_worked_out_in_workers_give_the_same_result(cross, monkeypatch):
+    """Two worker processes normalising the names: the same features, model and clusters."""
+    from ctip.matching.core import engine
+
+    rows, data, result = cross
+    monkeypatch.setattr(engine, "PARALLEL_MIN_NAMES", 10)
+    stages = []
+    feats = engine.features_in_blocks(
+        data.records, EngineConfig(), None, 2, lambda *a: stages.append(a)
+    )
+    engine._NAME_CACHE.clear()
+    assert feats == prepare(data.records)
+    assert stages[-1] == ("normalise", len(feats), len(feats))
+    again = match_records(data.records, workers=2)
+    assert again.clusters == result.clusters
+    assert again.model.as_dict() == result.model.as_dict()

@@ -1,6 +1,6 @@
 """``ctip match``: deduplicate a CSV file, sweep the node, and cross-border queries.
 
-    ctip match file INPUT.csv --output OUT.csv [--threshold P] [--no-progress]
+    ctip match file INPUT.csv --output OUT.csv [--threshold P] [--workers N] [--no-progress]
     ctip match sweep --home DIR
     ctip match key-rotate --to CN --home DIR
     ctip match query --person REF --to CN --username U --home DIR
@@ -52,6 +52,12 @@ class Command(BaseCommand):
         f.add_argument("--output", required=True)
         f.add_argument("--threshold", type=float, default=None)
         f.add_argument("--no-progress", action="store_true")
+        f.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes that normalise names (default: one per processor)",
+        )
         f.add_argument("--pairs", help="also write the scored pairs with their evidence (CSV)")
         sub.add_parser("sweep", help="retrain the weights and offer new duplicate candidates")
         k = sub.add_parser("key-rotate", help="agree a new encoding key with the other node")
@@ -76,7 +82,7 @@ class Command(BaseCommand):
 
     def do_file(self, opts) -> None:
         from ctip.matching.core.csvio import CsvError, read_records, write_clusters
-        from ctip.matching.core.engine import EngineConfig, match_records
+        from ctip.matching.core.engine import EngineConfig, default_workers, match_records
 
         try:
             config = EngineConfig()
@@ -95,7 +101,12 @@ class Command(BaseCommand):
             raise CommandError(f"{opts['input']}: {exc}") from None
         progress = ProgressBar(sys.stderr, not opts["no_progress"] and len(data.records) >= 2000)
         started = time.monotonic()
-        result = match_records(data.records, config, extras=data.extras, progress=progress)
+        if opts["workers"] is not None and opts["workers"] < 1:
+            raise CommandError("--workers: must be 1 or more")
+        workers = default_workers() if opts["workers"] is None else opts["workers"]
+        result = match_records(
+            data.records, config, extras=data.extras, progress=progress, workers=workers
+        )
         write_clusters(opts["output"], result.clusters, [r.id for r in data.records])
         if opts["pairs"]:
             _write_pairs(opts["pairs"], result)
