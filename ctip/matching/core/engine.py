@@ -382,17 +382,19 @@ def features_in_blocks(
         # taken must not pile up in memory when it is the slower side.
         waiting: deque = deque()
         todo = iter(blocks)
+
+        def send(block: Sequence[PersonRecord]) -> None:
+            texts = _distinct_names(block)
+            waiting.append((block, texts, pool.apply_async(job, (texts,))))
+
         for block in islice(todo, 2 * workers):
-            waiting.append((block, pool.apply_async(job, (_distinct_names(block),))))
+            send(block)
         while waiting:
-            block, pending = waiting.popleft()
+            block, texts, pending = waiting.popleft()
             results = pending.get()
             for more in islice(todo, 1):
-                waiting.append((more, pool.apply_async(job, (_distinct_names(more),))))
-            named = {
-                text: _share_name(result)
-                for text, result in zip(_distinct_names(block), results, strict=True)
-            }
+                send(more)
+            named = {text: _share_name(result) for text, result in zip(texts, results, strict=True)}
             feats.extend(prepare(block, config, extras, named=named))
             progress("normalise", len(feats), len(records))
     return feats
