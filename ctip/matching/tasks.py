@@ -1,5 +1,6 @@
-"""Background work of the matching app, through huey: candidates for each new person, and
-the nightly sweep that retrains the weights and offers new candidates."""
+"""Background work of the matching app, through huey: candidates for each new person, the
+nightly sweep that retrains the weights and offers new candidates, and the daily purge of
+expired cross-border match handles."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from ctip.matching.services import candidates_for_person, matching_sweep
+from ctip.matching.xborder import handles_purge
 
 
 @db_task()
@@ -17,3 +19,8 @@ def find_candidates(person_id: str) -> int:
 @db_periodic_task(crontab(hour="2", minute="30"))
 def nightly_sweep() -> dict[str, int]:
     return matching_sweep()
+
+
+@db_periodic_task(crontab(hour="3", minute="15"))
+def purge_expired_handles() -> int:
+    return handles_purge()

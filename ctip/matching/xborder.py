@@ -36,7 +36,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -861,3 +861,25 @@ def identity_requests(*, user, person: Person | None = None) -> list[IdentityReq
     if person is not None:
         qs = qs.filter(person=person)
     return list(qs.select_related("person", "asked_by"))
+
+
+# --- retention: expired handles ------------------------------------------------------------
+
+
+@transaction.atomic
+def handles_purge(*, now: datetime | None = None) -> int:
+    """Delete the handles this node issued that no longer resolve (older than
+    ``CTIP_MATCH_HANDLE_DAYS``): each one links a peer's query to one of our persons, and
+    an expired one serves nothing (DP-7). A request about a purged handle is then answered
+    ``unknown_handle``, like any handle we never issued. One audit row with the count."""
+    now = now or timezone.now()
+    cutoff = now - HANDLE_LIFETIME
+    _total, by_model = MatchHandle.objects.filter(created_at__lt=cutoff).delete()
+    deleted = by_model.get(MatchHandle._meta.label, 0)
+    audit_record(
+        actor=None,
+        action=Action.DELETE,
+        object_type="matching.matchhandle",
+        details={"deleted": deleted, "issued_before": cutoff.isoformat()},
+    )
+    return deleted

@@ -7,6 +7,7 @@
     ctip match answers --home DIR
     ctip match identity --handle H --username U [--purpose P] --home DIR
     ctip match identities --username U --home DIR
+    ctip match purge-handles --home DIR
 
 ``match file`` needs no node home and touches no database.
 """
@@ -76,6 +77,7 @@ class Command(BaseCommand):
             "identities", help="the identity requests the user may see, with answers (JSON)"
         )
         s.add_argument("--username", required=True)
+        sub.add_parser("purge-handles", help="delete expired handles issued to the other node")
 
     def handle(self, *args, **opts):
         return getattr(self, "do_" + opts["action"].replace("-", "_"))(opts)
@@ -230,6 +232,11 @@ class Command(BaseCommand):
                 ensure_ascii=False,
             )
         )
+
+    def do_purge_handles(self, opts) -> None:
+        from ctip.matching.xborder import handles_purge
+
+        self.stdout.write(f"Deleted {handles_purge()} expired match handles")
 
 
 def _user(username: str):
