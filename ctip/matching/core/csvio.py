@@ -7,10 +7,13 @@ Columns (header row required, any order)::
 
 Names may be in any script. ``birth_date`` as written: ``1998-03-14``, ``14/03/1998``,
 ``03/1998``, ``1998`` or empty; ``age_at_record`` (with ``record_date``) when there is no
-birth date. Further columns (e.g. ``document_number``, ``address``) are compared as extra
-identifying fields. Structural problems (a missing column, bad encoding, an empty or
-duplicate record id, a short row) raise :class:`CsvError` naming the line and column;
-a date that cannot be read is *unknown* and counted, never an error.
+birth date. ``origin_place`` as written, in any script ("Peam Ro, Prey Veng",
+"ខេត្តព្រៃវែង", "柬埔寨波萝勉省"), is compared when it names a reference place (see
+:mod:`.places`); one that names none is counted, not guessed. Further columns (e.g.
+``document_number``, ``address``) are compared as extra identifying fields. Structural
+problems (a missing column, bad encoding, an empty or duplicate record id, a short row)
+raise :class:`CsvError` naming the line and column; a date that cannot be read is
+*unknown* and counted, never an error.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from .dates import BirthRange
 from .engine import birth_from_fields
 from .people import PersonRecord
+from .places import resolve_place
 
 COLUMNS = (
     "record_id",
@@ -41,7 +45,7 @@ COLUMNS = (
 )
 REQUIRED = frozenset(COLUMNS)
 #: Columns that describe the record, not the person: never compared.
-NOT_COMPARED = frozenset({"record_id", "source", "record_date", "origin_place"})
+NOT_COMPARED = frozenset({"record_id", "source", "record_date"})
 _MONTH_YEAR = re.compile(r"^\s*(\d{1,2})[/.-](\d{4})\s*$")
 
 
@@ -67,6 +71,8 @@ class ReadReport:
     partly_read_birth_dates: int = 0
     unknown_record_dates: int = 0
     unknown_ages: int = 0
+    #: Places of origin given but not found in the reference table (not compared).
+    unknown_places: int = 0
     #: (line, column) of the first few unreadable values, for the report.
     examples: list[tuple[int, str]] = field(default_factory=list)
 
@@ -219,6 +225,9 @@ def read_text(text: str, *, today: date) -> Dataset:
                 report.note(line, "age_at_record")
         del bad
         names = tuple(n for n in (get("name_original"), get("name_latin")) if n)
+        place = resolve_place(get("origin_place"))
+        if get("origin_place") and not place:
+            report.unknown_places += 1
         records.append(
             PersonRecord(
                 id=rid,
@@ -226,6 +235,7 @@ def read_text(text: str, *, today: date) -> Dataset:
                 sex=get("sex") or None,
                 birth=birth,
                 nationality=get("nationality") or None,
+                place=place,
             )
         )
         sources[rid] = get("source")

@@ -161,6 +161,8 @@ class Features:
     short_keys: tuple[str, ...] = ()
     #: The first two letters of every key.
     starts: tuple[str, ...] = ()
+    #: The place of origin as reference codes, province first (see :mod:`.places`).
+    place: tuple[str, ...] = ()
 
 
 #: One instance of each distinct key set, shared by every record that has it.
@@ -297,6 +299,7 @@ def prepare(
                 marks=marks,
                 short_keys=short_keys,
                 starts=starts,
+                place=rec.place,
             )
         )
     return out
@@ -702,6 +705,7 @@ BIRTH_LEVELS = (
     "same birth date",
 )
 EXACT_LEVELS = ("differs", "same")
+PLACE_LEVELS = ("different provinces", "same province", "same district", "same commune")
 EXTRA_LEVELS = ("differs", "similar", "very similar", "same")
 FIELD_LEVELS: dict[str, tuple[str, ...]] = {
     "name": NAME_LEVELS,
@@ -709,6 +713,7 @@ FIELD_LEVELS: dict[str, tuple[str, ...]] = {
     "birth": BIRTH_LEVELS,
     "sex": EXACT_LEVELS,
     "nationality": EXACT_LEVELS,
+    "place": PLACE_LEVELS,
 }
 
 #: How alike two name parts that are not equal are.
@@ -900,8 +905,18 @@ def _extra_level(x: str, y: str) -> int:
 
 
 def field_names(feats: Sequence[Features]) -> tuple[str, ...]:
+    """The fields compared: the fixed ones, the place when some record has one, extras."""
     extra = sorted({name for f in feats for name, _ in f.extra})
-    return ("name", "name_zh", "birth", "sex", "nationality", *(f"x:{name}" for name in extra))
+    place = ("place",) if any(f.place for f in feats) else ()
+    return (
+        "name",
+        "name_zh",
+        "birth",
+        "sex",
+        "nationality",
+        *place,
+        *(f"x:{name}" for name in extra),
+    )
 
 
 #: The two name fields: ``name`` compares names written in the same kind of script (or both
@@ -934,6 +949,19 @@ def _nationality_level(a: Features, b: Features) -> int | None:
     return _exact_level(a.nationality, b.nationality)
 
 
+def place_level(a: Features, b: Features) -> int | None:
+    """How many levels of the two places agree, province first (0: other provinces)."""
+    x, y = a.place, b.place
+    if not x or not y:
+        return None
+    n = 0
+    for p, q in zip(x, y, strict=False):
+        if p != q:
+            break
+        n += 1
+    return min(n, len(PLACE_LEVELS) - 1)
+
+
 def _extra_field(name: str) -> Callable[[Features, Features], int | None]:
     def level(a: Features, b: Features) -> int | None:
         x = y = None
@@ -956,7 +984,12 @@ def _extra_field(name: str) -> Callable[[Features, Features], int | None]:
 def comparer(names: tuple[str, ...]) -> Callable[[Features, Features], tuple[int | None, ...]]:
     """A function giving the comparison vector of two records over ``names``: the fields'
     comparisons are looked up once, not for every pair."""
-    others = {"birth": birth_level, "sex": _sex_level, "nationality": _nationality_level}
+    others = {
+        "birth": birth_level,
+        "sex": _sex_level,
+        "nationality": _nationality_level,
+        "place": place_level,
+    }
     plan: list[tuple[int, Callable[[Features, Features], int | None] | None]] = []
     for name in names:
         if name == "name":
@@ -1053,6 +1086,7 @@ DEFAULT_M = {
     "birth": [0.03, 0.07, 0.15, 0.05, 0.3, 0.4],
     "sex": [0.05, 0.95],
     "nationality": [0.1, 0.9],
+    "place": [0.15, 0.45, 0.25, 0.15],
 }
 DEFAULT_U = {
     "name": [0.6, 0.3, 0.03, 0.03, 0.01, 0.01, 0.01, 0.01],
@@ -1060,6 +1094,7 @@ DEFAULT_U = {
     "birth": [0.7, 0.12, 0.1, 0.01, 0.06, 0.01],
     "sex": [0.5, 0.5],
     "nationality": [0.4, 0.6],
+    "place": [0.85, 0.1, 0.04, 0.01],
 }
 
 

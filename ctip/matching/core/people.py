@@ -1,8 +1,9 @@
 """The small, Django-free view of a person that matching works on.
 
 The cases app maps its (encrypted) models onto :class:`PersonRecord`; matching never sees
-more than names, sex, birth range and nationality. Sex and nationality are normalised here
-because they arrive as free text in three languages ("F", "female", "女", "ស្រី").
+more than names, sex, birth range, nationality and the place of origin as reference codes.
+Sex and nationality are normalised here because they arrive as free text in three
+languages ("F", "female", "女", "ស្រី").
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class PersonRecord:
     sex: str | None = None
     birth: BirthRange | None = None
     nationality: str | None = None
+    #: The place of origin as reference codes, province first (:func:`.places.resolve_place`).
+    place: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = (self.names,) if isinstance(self.names, str) else tuple(self.names)
@@ -63,3 +66,5 @@ class PersonRecord:
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "sex", normalize_sex(self.sex))
         object.__setattr__(self, "nationality", normalize_nationality(self.nationality))
+        if not isinstance(self.place, tuple) or not all(isinstance(c, str) for c in self.place):
+            raise ValueError("place must be a tuple of reference codes")

@@ -16,9 +16,12 @@ Each returns rows in the CSV format of ``ctip match file`` plus ``person`` (the 
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
+from functools import lru_cache
 
+from .places import KH_PROVINCES_ZH, PLACES_FILE
 from .tests.golden import NameEntry, khmer_names
 
 REFERENCE = date(2025, 6, 1)
@@ -222,6 +225,84 @@ def _variant(word: str, rng: random.Random) -> str:
     return word
 
 
+#: People per province (thousands, 2019 census, rounded): where the synthetic people are from.
+PROVINCE_PEOPLE = {
+    "KH-01": 861, "KH-02": 997, "KH-03": 899, "KH-04": 527, "KH-05": 877, "KH-06": 677,
+    "KH-07": 593, "KH-08": 1195, "KH-09": 123, "KH-10": 372, "KH-11": 88, "KH-12": 2129,
+    "KH-13": 251, "KH-14": 1057, "KH-15": 411, "KH-16": 204, "KH-17": 1014, "KH-18": 302,
+    "KH-19": 160, "KH-20": 525, "KH-21": 900, "KH-22": 262, "KH-23": 42, "KH-24": 72,
+    "KH-25": 776,
+}  # fmt: skip
+
+#: How shelter intake forms spell some provinces (written for these data, independently of
+#: the spellings the place reader knows).
+INFORMAL_PROVINCES = {
+    "KH-02": ("Batdambang", "Battambang", "Battambong"),
+    "KH-03": ("Kompong Cham", "Kg. Cham", "Kampong Cham"),
+    "KH-04": ("Kompong Chhnang", "Kg Chhnang"),
+    "KH-05": ("Kompong Speu", "Kampong Spue"),
+    "KH-06": ("Kompong Thom", "Kg. Thom"),
+    "KH-11": ("Mondulkiri", "Mondol Kiri"),
+    "KH-12": ("Phnom Penh", "Phnompenh", "PP"),
+    "KH-14": ("Prey Veng", "Prey Veaeng"),
+    "KH-16": ("Ratanakiri", "Rattanakiri"),
+    "KH-17": ("Siem Reap", "Siem Riep", "Siemreap"),
+    "KH-18": ("Sihanoukville", "Kampong Som", "Preah Sihanouk"),
+    "KH-20": ("Svay Rieng", "Svayrieng"),
+    "KH-21": ("Takeo", "Takev"),
+    "KH-22": ("Oddar Meanchey", "Otdar Mean Chey"),
+}
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[str, str, str]]]]:
+    """Cambodian provinces {code: (Khmer, Latin)} and their districts [(code, Khmer, Latin)]."""
+    rows = json.loads(PLACES_FILE.read_text(encoding="utf-8"))["KH"]
+    provinces = {code: (km, la) for code, _, level, km, la in rows if level == 1}
+    districts: dict[str, list[tuple[str, str, str]]] = {}
+    for code, parent, level, km, la in rows:
+        if level == 2:
+            districts.setdefault(parent, []).append((code, km, la))
+    return provinces, districts
+
+
+def _origin(rng: random.Random) -> tuple[str, str]:
+    """(province, district) codes of a person's place of origin."""
+    codes = list(PROVINCE_PEOPLE)
+    province = rng.choices(codes, [PROVINCE_PEOPLE[c] for c in codes])[0]
+    district = rng.choice(_places()[1][province])[0]
+    return province, district
+
+
+def _written_place(origin: tuple[str, str], source: str, rng: random.Random) -> str:
+    """The place of origin as a source writes it, or "" (many records have none). One in ten
+    records gives another province (where the person lived, or a mistake)."""
+    province, district = origin
+    if rng.random() < 0.1:
+        province, district = _origin(rng)
+    provinces, districts = _places()
+    km, latin = provinces[province]
+    d_km, d_latin = next((k, la) for c, k, la in districts[province] if c == district)
+    roll = rng.random()
+    if source == "family":  # Khmer script, often the district too
+        khet = "" if km.startswith("រាជធានី") else "ខេត្ត"  # the capital is no province
+        if roll < 0.45:
+            return f"ស្រុក{d_km} {khet}{km}"
+        return f"{khet}{km}" if roll < 0.85 else ""
+    if source == "passport":  # place of birth: the province
+        return latin.upper() if roll < 0.9 else ""
+    if source == "intake":  # informal Latin spellings
+        spelt = rng.choice(INFORMAL_PROVINCES.get(province, (latin,)))
+        if roll < 0.35:
+            return f"{d_latin}, {spelt}"
+        return spelt if roll < 0.75 else ""
+    # A Chinese police record: the province in characters, or only the country, or nothing.
+    if roll < 0.35:
+        zh = KH_PROVINCES_ZH[province][0]
+        return f"柬埔寨{zh}{'市' if province == 'KH-12' else '省'}"
+    return "柬埔寨" if roll < 0.65 else ""
+
+
 def _compound(first: NameEntry, second: NameEntry) -> NameEntry:
     """A given name of two parts, as many Khmer given names are (ស្រី + ពៅ = ស្រីពៅ,
     Sreypov or Srey Pov)."""
@@ -237,14 +318,20 @@ def cross_script(
     *,
     distractor_share: float = 0.3,
     compound_share: float = 0.4,
+    places: bool = True,
 ) -> list[dict[str, str]]:
     """Records of ``n_people`` people in Khmer script, Latin and Chinese characters.
 
     ``distractor_share`` of the people take the name of someone already in the set (a
     different person: another birth date, maybe another sex); ``compound_share`` of the
     others have a two-part given name. Family names are skewed: six carry most people.
+    With ``places``, each person comes from a province (drawn by population) and a district
+    of it, and records write it as their source would (see :func:`_written_place`); the
+    places are drawn from a second generator, so the names and births are the same with or
+    without them.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible test data
+    place_rng = random.Random(seed * 7919 + 1)  # noqa: S311
     names = khmer_names()
     families = [e for e in names if e.kind == "family"]
     givens = [e for e in names if e.kind == "given"]
@@ -265,6 +352,7 @@ def cross_script(
         sex = rng.choice("FM")
         birth = date(1975, 1, 1) + timedelta(days=rng.randrange(35 * 365))
         people.append((fam, giv, sex, birth))
+        origin = _origin(place_rng) if places else None
         sources = rng.sample(
             ["family", "passport", "intake", "police_cn"], rng.choice([2, 2, 3, 4])
         )
@@ -335,6 +423,8 @@ def cross_script(
                         nationality="柬埔寨",
                     )
                 )
+            if origin:
+                rows[-1]["origin_place"] = _written_place(origin, source, place_rng)
     return rows
 
 

@@ -152,7 +152,7 @@ def test_the_same_woman_in_three_scripts_is_one_person():
 def test_model_round_trips_and_refuses_nonsense(cross):
     _, _, result = cross
     again = FellegiSunter.from_dict(result.model.as_dict())
-    vector = (4, None, 4, 1, 1)  # name, name_zh, birth, sex, nationality
+    vector = (4, None, 4, 1, 1, 1)  # name, name_zh, birth, sex, nationality, place
     assert again.probability(vector) == result.model.probability(vector)
     bad = result.model.as_dict() | {"prior": 1.5}
     with pytest.raises(ValueError, match="prior"):
