@@ -8,7 +8,13 @@ from django.db.models import QuerySet
 
 from ctip.accounts import permissions
 from ctip.cases.models import Person
-from ctip.matching.models import CandidateStatus, MatchCandidate, PersonLink
+from ctip.matching.models import (
+    CandidateStatus,
+    MatchCandidate,
+    MatchQuery,
+    PersonLink,
+    QueryDirection,
+)
 from ctip.matching.services import RESOURCE
 
 # Fields shown side by side in the review, in order (personal ones only to who may see them).
@@ -73,3 +79,18 @@ def person_links(*, user, person: Person) -> list[PersonLink]:
         .select_related("person", "linked_by", "unlinked_by")
         .order_by("linked_at")
     )
+
+
+def query_list(*, user, person: Person | None = None, mine: bool = False) -> QuerySet[MatchQuery]:
+    """The sent cross-border match queries about persons the user may see (of one person if
+    given; only those the user asked if ``mine``), newest first."""
+    if not permissions.can(user, "matching_query", permissions.VIEW):
+        return MatchQuery.objects.none()
+    qs = MatchQuery.objects.filter(
+        direction=QueryDirection.OUT, person__in=_visible_person_ids(user)
+    )
+    if person is not None:
+        qs = qs.filter(person=person)
+    if mine:
+        qs = qs.filter(asked_by=user)
+    return qs.select_related("person", "asked_by").order_by("-created_at")

@@ -321,12 +321,13 @@ def _person_unmerge(*, user, person: Person, request) -> list[str]:
     return [str(x.person_id) for x in closed]
 
 
-@transaction.atomic
 def candidate_decide(
     *, user, candidate: MatchCandidate, decision: str, request=None
 ) -> MatchCandidate:
     """Confirm (and merge), reject, or mark 'not sure'. Refused unless the user may see
-    both persons."""
+    both persons and, to confirm, every person already merged with either (as for
+    ``person_merge``; the checks run before the writing transaction, so the logged denial
+    is kept)."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
     if decision not in {
         CandidateStatus.CONFIRMED,
@@ -334,10 +335,22 @@ def candidate_decide(
         CandidateStatus.UNSURE,
     }:
         raise ValidationError({"decision": "unknown decision"})
-    candidate = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
     left = Person.objects.get(pk=candidate.left_id)
     right = Person.objects.get(pk=candidate.right_id)
     _both_visible(user, [left, right], request=request)
+    if decision == CandidateStatus.CONFIRMED:
+        members = {*cluster_members(left.pk), *cluster_members(right.pk)}
+        _both_visible(user, Person.objects.filter(pk__in=members), request=request)
+    return _candidate_decide(
+        user=user, candidate=candidate, decision=decision, left=left, right=right, request=request
+    )
+
+
+@transaction.atomic
+def _candidate_decide(
+    *, user, candidate: MatchCandidate, decision: str, left: Person, right: Person, request
+) -> MatchCandidate:
+    candidate = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
     candidate.status = decision
     candidate.decided_at = timezone.now()
     candidate.decided_by = user
