@@ -29,6 +29,7 @@ from ctip.matching.core.engine import (
     prepare,
 )
 from ctip.matching.core.people import PersonRecord
+from ctip.matching.core.places import place_chain, resolve_place
 from ctip.matching.models import (
     CandidateStatus,
     FoundBy,
@@ -78,7 +79,17 @@ def person_record(person: Person) -> PersonRecord:
         sex=sex,
         birth=person_birth(person),
         nationality=person.nationality or None,
+        place=person_place(person),
     )
+
+
+def person_place(person: Person) -> tuple[str, ...]:
+    """The place of origin as reference codes: the chosen reference place, else what the
+    free-text place names, else nothing."""
+    chain = place_chain(person.origin_code or "")
+    if not chain and person.place_of_origin:
+        chain = resolve_place(person.place_of_origin)
+    return chain
 
 
 def readable_records(persons: Iterable[Person]) -> list[tuple[Person, PersonRecord]]:

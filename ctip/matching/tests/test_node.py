@@ -255,3 +255,22 @@ def test_every_identity_purpose_and_refusal_code_has_a_translatable_label():
 
     assert set(xborder.IDENTITY_PURPOSES) == set(PURPOSE_TEXT)
     assert set(xborder.REFUSALS) == set(REFUSAL_TEXT)
+
+
+def test_the_place_of_origin_is_evidence(caseworker_a):
+    # The reference place chosen on one record, the place as written on the other.
+    a = make(caseworker_a, {**SOKHA, "origin_code": "KH-1407"})
+    b = make(caseworker_a, {**PASSPORT, "place_of_origin": "Prey Veng province"})
+    c = make(caseworker_a, {**INTAKE, "place_of_origin": "Kampot"})
+    assert services.person_place(a) == ("KH-14", "KH-1407")
+    assert services.person_place(b) == ("KH-14",)
+    assert services.person_place(make(caseworker_a, OTHER)) == ()
+
+    def evidence(x, y):
+        left, right = sorted((x, y), key=lambda p: str(p.pk))
+        found = MatchCandidate.objects.get(left=left, right=right).evidence
+        return {field: (level, weight) for field, level, weight in found}
+
+    same, other = evidence(a, b)["place"], evidence(b, c)["place"]
+    assert same[0] == "same province" and same[1] > 0
+    assert other[0] == "different provinces" and other[1] < 0
