@@ -185,7 +185,7 @@ def test_match_file_command(tmp_path):
         "1,family,សុខា ចាន់,,F,,24,KH,,2025-01-10\n"
         "2,passport,,CHAN SOKHA,F,14/03/2001,,KHM,,\n"
         "3,police,索卡·占,,女,,24,柬埔寨,,2025-03-01\n"
-        "4,shelter,,LONG SREYMOM,F,unknown,,,,\n",
+        "4,shelter,,LONG SREYMOM,F,unknown,,,Atlantis,\n",
         encoding="utf-8",
     )
     out = tmp_path / "out.csv"
@@ -197,6 +197,7 @@ def test_match_file_command(tmp_path):
     assert [r["record_id"] for r in rows] == ["1", "2", "3", "4"]
     assert len({r["cluster_id"] for r in rows}) >= 2
     assert "1 birth_date" in stdout.getvalue() and "line 5 birth_date" in stdout.getvalue()
+    assert "1 origin_place values name no reference place" in stdout.getvalue()
     bad = tmp_path / "bad.csv"
     bad.write_text("record_id,name_latin\n1,x\n", encoding="utf-8")
     with pytest.raises(CommandError, match="line 1: missing column"):

@@ -127,6 +127,11 @@ class Command(BaseCommand):
                 f"{report.unknown_ages} age_at_record, {report.unknown_record_dates} "
                 f"record_date (e.g. {where})"
             )
+        if report.unknown_places:
+            self.stdout.write(
+                f"{report.unknown_places} origin_place values name no reference place "
+                "(not compared)"
+            )
         if result.blocking.skipped_blocks:
             self.stdout.write(
                 f"{result.blocking.skipped_blocks} blocking keys too common to use "
