@@ -4,13 +4,20 @@ open)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from ctip.accounts import permissions
 from ctip.cases.models import Person
 from ctip.matching.models import (
     CandidateStatus,
+    IdentityOutcome,
+    IdentityRequest,
     MatchCandidate,
+    MatchKey,
     MatchQuery,
     PersonLink,
     QueryDirection,
@@ -94,3 +101,100 @@ def query_list(*, user, person: Person | None = None, mine: bool = False) -> Que
     if mine:
         qs = qs.filter(asked_by=user)
     return qs.select_related("person", "asked_by").order_by("-created_at")
+
+
+# --- sent match queries, for the person's matching page -------------------------------------
+
+
+@dataclass(frozen=True)
+class SentCandidate:
+    """One handle the peer answered, with the newest identity request about it."""
+
+    handle: str
+    score: float
+    asked: IdentityRequest | None
+    #: The handle still resolves on the peer (``CTIP_MATCH_HANDLE_DAYS`` after the answer).
+    live: bool
+
+    @property
+    def askable(self) -> bool:
+        """Worth offering a request: live, and none waiting or answered with the identity."""
+        return self.live and (self.asked is None or self.asked.outcome == IdentityOutcome.REFUSED)
+
+
+@dataclass(frozen=True)
+class SentQuery:
+    query: MatchQuery
+    candidates: tuple[SentCandidate, ...]
+    #: When the answer's handles stop resolving on the peer (None until answered).
+    handles_expire_at: datetime | None
+
+    @property
+    def expired(self) -> bool:
+        return self.handles_expire_at is not None and self.handles_expire_at <= timezone.now()
+
+
+def sent_queries(*, user, person: Person, limit: int | None = None) -> list[SentQuery]:
+    """The match queries sent about ``person`` (newest first, at most ``limit``), each with
+    the candidates the peer answered and the newest identity request of each handle; empty
+    unless the user may view match queries and see the person. Two queries whatever the
+    number of queries and handles; the identity itself is not read (it stays encrypted)."""
+    from ctip.matching import xborder
+
+    qs = query_list(user=user, person=person)
+    queries = list(qs[:limit] if limit else qs)
+    handles = {c.get("handle") for q in queries for c in q.answer or ()}
+    newest: dict[str, IdentityRequest] = {}
+    asked_rows = (
+        IdentityRequest.objects.filter(
+            direction=QueryDirection.OUT, person=person, handle__in=handles
+        )
+        .only("id", "handle", "purpose", "outcome", "refused", "created_at")
+        .order_by("created_at")
+    )
+    for asked in asked_rows:
+        newest[asked.handle] = asked
+    now = timezone.now()
+    rows = []
+    for query in queries:
+        expires = query.answered_at + xborder.HANDLE_LIFETIME if query.answered_at else None
+        live = expires is not None and expires > now
+        candidates = []
+        for c in query.answer or ():
+            candidates.append(
+                SentCandidate(
+                    handle=c.get("handle", ""),
+                    score=float(c.get("score", 0)),
+                    asked=newest.get(c.get("handle")),
+                    live=live,
+                )
+            )
+        rows.append(SentQuery(query=query, candidates=tuple(candidates), handles_expire_at=expires))
+    return rows
+
+
+def sent_candidate(*, user, person: Person, handle: str) -> SentCandidate | None:
+    """The candidate ``handle`` of one of the queries sent about ``person``, or None (a
+    handle of another person's query, or of no query at all)."""
+    for sent in sent_queries(user=user, person=person):
+        for candidate in sent.candidates:
+            if candidate.handle == handle:
+                return candidate
+    return None
+
+
+def query_peers(*, user) -> list[str]:
+    """The peers the user may send a match query to: pinned, with a current encoding key."""
+    from django.conf import settings
+
+    from ctip.exchange.models import Peer
+
+    if not permissions.can(user, "matching_query", permissions.CREATE):
+        return []
+    keyed = MatchKey.objects.filter(not_after__gt=timezone.now()).values("peer")
+    return list(
+        Peer.objects.exclude(node_id=settings.CTIP_NODE)
+        .filter(node_id__in=keyed)
+        .order_by("node_id")
+        .values_list("node_id", flat=True)
+    )

@@ -11,4 +11,6 @@ urlpatterns = [
     path("candidates/<uuid:pk>/decide/", views.candidate_decide, name="decide"),
     path("persons/<uuid:pk>/", views.person_history, name="person"),
     path("persons/<uuid:pk>/unmerge/", views.person_unmerge, name="unmerge"),
+    path("persons/<uuid:pk>/query/", views.person_query, name="query"),
+    path("persons/<uuid:pk>/identity/", views.person_identity, name="identity"),
 ]

@@ -1,6 +1,7 @@
 """Review queue: duplicate candidates, both records side by side (only the fields the user
 may see, every display audited), the evidence per field, and confirm / reject / not sure;
-merge history and unmerge per person. Thin views: parse, check access, call a service."""
+merge history and unmerge per person; cross-border match queries about a person and the
+identity follow-up on a candidate. Thin views: parse, check access, call a service."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ctip.accounts.permissions import permission
 from ctip.audit.services import audit_view
 from ctip.cases.models import Person
 from ctip.cases.selectors import access_person
-from ctip.matching import selectors, services, xborder
+from ctip.matching import forms, selectors, services, xborder
 from ctip.matching.models import CandidateStatus
 
 RESOURCE = services.RESOURCE
@@ -79,6 +80,14 @@ REFUSAL_TEXT = {
     "rate_limited": gettext_lazy("too many requests; ask again later"),
     "bad_request": gettext_lazy("the request was not understood"),
 }
+# Why the peer did not answer a match query (ANSWER_SCHEMA's "refused" in xborder.py).
+QUERY_REFUSAL_TEXT = {
+    "rate_limited": gettext_lazy("the other country receives too many queries; ask again later"),
+    "unknown_key": gettext_lazy("the encoding key is unknown or expired on the other side"),
+    "bad_query": gettext_lazy("the query was not understood"),
+}
+# The newest queries shown on a person's page (older ones: ``ctip match answers``).
+QUERIES_SHOWN = 20
 
 
 @require_GET
@@ -188,8 +197,46 @@ def person_history(request, pk):
             "shows_names": bool(shown),
             "merged": any(lnk.active and lnk.person_id == person.pk for lnk in links),
             "can_change": permissions.can(request.user, RESOURCE, permissions.CHANGE),
+            **_queries_context(request.user, person),
         },
     )
+
+
+def _can_ask(user) -> bool:
+    """Sending from this page: a change on the matching page, and the service's own right."""
+    return permissions.can(user, RESOURCE, permissions.CHANGE) and permissions.can(
+        user, "matching_query", permissions.CREATE
+    )
+
+
+def _queries_context(user, person: Person) -> dict:
+    """The person's sent match queries with their candidates (handles and scores: no
+    personal data), and the forms to send a query and to ask who is behind a handle."""
+    sent = selectors.sent_queries(user=user, person=person, limit=QUERIES_SHOWN)
+    can_ask = _can_ask(user)
+    peers = selectors.query_peers(user=user) if can_ask else []
+    return {
+        "sent_queries": [
+            (
+                s,
+                QUERY_REFUSAL_TEXT.get(s.query.refused, s.query.refused),
+                [
+                    (
+                        c,
+                        PURPOSE_TEXT.get(c.asked.purpose, c.asked.purpose) if c.asked else "",
+                        REFUSAL_TEXT.get(c.asked.refused, c.asked.refused) if c.asked else "",
+                    )
+                    for c in s.candidates
+                ],
+            )
+            for s in sent
+        ],
+        "more_queries": len(sent) == QUERIES_SHOWN,
+        "sees_queries": permissions.can(user, "matching_query", permissions.VIEW),
+        "can_ask": can_ask,
+        "query_form": forms.QueryForm(peers=peers) if peers else None,
+        "purposes": list(PURPOSE_TEXT.items()),
+    }
 
 
 @require_POST
@@ -202,4 +249,86 @@ def person_unmerge(request, pk):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("The record was taken out of the merged person."))
+    return redirect("matching:person", pk=person.pk)
+
+
+@require_POST
+@permission(RESOURCE, permissions.CHANGE)
+def person_query(request, pk):
+    """Send a match query about the person to the chosen peer (keyed encodings only)."""
+    person = access_person(request.user, pk, request=request)
+    form = forms.QueryForm(request.POST, peers=selectors.query_peers(user=request.user))
+    if not form.is_valid():
+        messages.error(request, _("Choose a country this node shares an encoding key with."))
+        return redirect("matching:person", pk=person.pk)
+    to = form.cleaned_data["to"]
+    try:
+        xborder.query_send(user=request.user, person=person, to=to, request=request)
+    except xborder.QueryRefused as exc:
+        messages.error(
+            request,
+            _("The match query was not sent: %(reason)s") % {"reason": " ".join(exc.messages)},
+        )
+    else:
+        messages.success(
+            request,
+            _("Match query sent to %(peer)s. Its answer will be listed here.") % {"peer": to},
+        )
+    return redirect("matching:person", pk=person.pk)
+
+
+@require_POST
+@permission(RESOURCE, permissions.CHANGE)
+def person_identity(request, pk):
+    """Ask the peer who is behind one candidate handle of this person's queries. A handle
+    of another person's query, or of none, is "not found" (and logged) before the service
+    is reached; the service decides the rest (consent on the peer, rate limits)."""
+    person = access_person(request.user, pk, request=request)
+    form = forms.IdentityForm(request.POST, purposes=PURPOSE_TEXT.items())
+    handle = request.POST.get("handle", "")
+    candidate = (
+        selectors.sent_candidate(user=request.user, person=person, handle=handle)
+        if isinstance(handle, str) and handle
+        else None
+    )
+    if candidate is None:
+        raise permissions.deny(
+            request.user, "matching_handle", permissions.VIEW, handle, request=request
+        )
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("Choose a purpose: %(purposes)s.")
+            % {"purposes": ", ".join(str(t) for t in PURPOSE_TEXT.values())},
+        )
+        return redirect("matching:person", pk=person.pk)
+    if not candidate.live:
+        messages.error(
+            request,
+            _(
+                "This candidate can no longer be asked about: its handle has expired. Send a new "
+                "match query."
+            ),
+        )
+        return redirect("matching:person", pk=person.pk)
+    try:
+        xborder.identity_request_send(
+            user=request.user,
+            handle=candidate.handle,
+            purpose=form.cleaned_data["purpose"],
+            request=request,
+        )
+    except xborder.QueryRefused as exc:
+        messages.error(
+            request,
+            _("The identity request was not sent: %(reason)s") % {"reason": " ".join(exc.messages)},
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "Identity request sent. The other country answers only if the person agreed to "
+                "this purpose; the answer will be listed here."
+            ),
+        )
     return redirect("matching:person", pk=person.pk)
