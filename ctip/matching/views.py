@@ -28,6 +28,7 @@ FIELD_NAMES = {
     "birth": gettext_lazy("Birth"),
     "sex": gettext_lazy("Sex"),
     "nationality": gettext_lazy("Nationality"),
+    "place": gettext_lazy("Place of origin"),
 }
 
 # The engine's level labels (ctip/matching/core/engine.py), translated for display; a test
@@ -63,6 +64,10 @@ LEVEL_TEXT = {
     "same": gettext_lazy("same"),
     "similar": gettext_lazy("similar"),
     "very similar": gettext_lazy("very similar"),
+    "different provinces": gettext_lazy("different provinces"),
+    "same province": gettext_lazy("same province"),
+    "same district": gettext_lazy("same district"),
+    "same commune": gettext_lazy("same commune"),
 }
 
 

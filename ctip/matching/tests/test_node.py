@@ -242,12 +242,13 @@ def test_a_crypto_shredded_person_is_left_out(caseworker_a):
     assert services.matching_sweep()["records"] == 1
 
 
-def test_every_level_of_the_engine_has_a_translatable_label():
-    from ctip.matching.core.engine import BIRTH_LEVELS, EXACT_LEVELS, EXTRA_LEVELS, NAME_LEVELS
-    from ctip.matching.views import LEVEL_TEXT
+def test_every_field_and_level_of_the_engine_has_a_translatable_label():
+    from ctip.matching.core.engine import EXTRA_LEVELS, FIELD_LEVELS
+    from ctip.matching.views import FIELD_NAMES, LEVEL_TEXT
 
-    labels = {*NAME_LEVELS, *BIRTH_LEVELS, *EXACT_LEVELS, *EXTRA_LEVELS}
-    assert labels - set(LEVEL_TEXT) == set()
+    labels = {label for levels in FIELD_LEVELS.values() for label in levels}
+    assert (labels | set(EXTRA_LEVELS)) - set(LEVEL_TEXT) == set()
+    assert set(FIELD_LEVELS) - set(FIELD_NAMES) == set()
 
 
 def test_every_identity_purpose_and_refusal_code_has_a_translatable_label():
