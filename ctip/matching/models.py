@@ -102,6 +102,25 @@ class PersonLink(models.Model):
         return self.unlinked_at is None
 
 
+class PersonKey(models.Model):
+    """A keyed token of one of a person's blocking keys (a name part and a birth year, two
+    name parts...: :func:`~ctip.matching.core.engine.blocking_keys`), so that a new person's
+    candidates are found by reading only the persons who share a key, not everyone. Tokens
+    are HMACs under the node's index key, like the persons' search tokens: they tell which
+    persons share a key, not what it is."""
+
+    person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=32, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "token"], name="personkey_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"key {self.pk}"
+
+
 class TrainedModel(models.Model):
     """The Fellegi–Sunter weights learned by the last sweep (no personal data)."""
 

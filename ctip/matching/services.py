@@ -5,6 +5,7 @@ never changes or deletes a Person (links are added and closed)."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
@@ -16,12 +17,14 @@ from ctip.accounts import permissions
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
 from ctip.cases.models import Person
-from ctip.core.crypto import CryptoError
+from ctip.core.crypto import CryptoError, index_token
 from ctip.matching.core.dates import BirthRange
 from ctip.matching.core.engine import (
     EngineConfig,
+    Features,
     FellegiSunter,
-    candidate_pairs,
+    block_limit,
+    blocking_keys,
     compare_pair,
     default_model,
     level_label,
@@ -34,6 +37,7 @@ from ctip.matching.models import (
     CandidateStatus,
     FoundBy,
     MatchCandidate,
+    PersonKey,
     PersonLink,
     TrainedModel,
 )
@@ -157,26 +161,91 @@ def _persons() -> list[Person]:
     return list(Person.objects.filter(sealed=False).select_related("data_key"))
 
 
+def _tokens(f: Features) -> dict[str, str]:
+    """{keyed token: blocking rule} of one record's blocking keys."""
+    return {
+        index_token(key, f"matching.block.{rule}"): rule
+        for rule, keys in blocking_keys(f).items()
+        for key in keys
+    }
+
+
+#: The token of a person whose record makes no blocking key (no name, say): it marks the
+#: person as keyed, so it is not read again to find it has none.
+NO_KEYS = "-"
+
+
+def _keys_store(pairs: Iterable[tuple[str, Iterable[str]]]) -> None:
+    """Replace the stored blocking-key tokens of these persons."""
+    pairs = [(pk, list(tokens) or [NO_KEYS]) for pk, tokens in pairs]
+    PersonKey.objects.filter(person_id__in=[pk for pk, _ in pairs]).delete()
+    PersonKey.objects.bulk_create(
+        [PersonKey(person_id=pk, token=t) for pk, tokens in pairs for t in tokens],
+        batch_size=2000,
+    )
+
+
+def _key_the_unkeyed() -> None:
+    """Store the keys of unsealed persons that have none yet (created before the key table,
+    or while the background worker was down): read once, then found by their keys."""
+    unkeyed = Person.objects.filter(sealed=False).exclude(
+        pk__in=PersonKey.objects.values("person_id")
+    )
+    persons = list(unkeyed.select_related("data_key"))
+    records = [record for _, record in readable_records(persons)]
+    unreadable = {str(p.pk) for p in persons} - {r.id for r in records}  # crypto-shredded
+    _keys_store(
+        [*((f.id, _tokens(f)) for f in prepare(records, CONFIG)), *((pk, []) for pk in unreadable)]
+    )
+
+
+#: Tokens asked for in one query (SQLite's limit on variables is far above).
+_TOKENS_PER_QUERY = 500
+
+
+def _sharing(tokens: dict[str, str], person_id) -> set:
+    """Unsealed persons sharing a blocking key with this one, per block as the engine
+    blocks: a key shared by more persons than its rule's block limit is skipped."""
+    found: dict[str, set] = defaultdict(set)
+    listed = list(tokens)
+    for start in range(0, len(listed), _TOKENS_PER_QUERY):
+        rows = (
+            PersonKey.objects.filter(
+                token__in=listed[start : start + _TOKENS_PER_QUERY], person__sealed=False
+            )
+            .exclude(person_id=person_id)
+            .values_list("token", "person_id")
+        )
+        for token, other in rows:
+            found[token].add(other)
+    out: set = set()
+    for token, others in found.items():
+        if len(others) + 1 <= block_limit(tokens[token], CONFIG):
+            out |= others
+    return out
+
+
 @transaction.atomic
 def candidates_for_person(*, person_id) -> list[MatchCandidate]:
-    """Duplicate candidates for one (new) person, against every other unsealed person."""
-    person = Person.objects.filter(pk=person_id, sealed=False).first()
-    if person is None:
+    """Duplicate candidates for one (new) person: its blocking keys are stored (keyed), and
+    it is compared with the unsealed persons sharing one — only those are decrypted."""
+    person = Person.objects.filter(pk=person_id, sealed=False).select_related("data_key").first()
+    readable = readable_records([person]) if person is not None else []
+    if not readable:
         return []
-    records = [record for _, record in readable_records(_persons())]
-    feats = prepare(records, CONFIG)
-    index = next((i for i, f in enumerate(feats) if f.id == str(person.pk)), None)
-    if index is None:
-        return []
+    feat = prepare([readable[0][1]], CONFIG)[0]
+    tokens = _tokens(feat)
+    _keys_store([(person.pk, tokens)])
+    _key_the_unkeyed()
+    others = Person.objects.filter(pk__in=_sharing(tokens, person.pk), sealed=False)
+    records = [record for _, record in readable_records(others.select_related("data_key"))]
     model = current_model()
     known = _linked_or_decided()
     created = []
-    for i, j in candidate_pairs(feats, CONFIG):
-        if index not in (i, j):
-            continue
-        vector = compare_pair(feats[i], feats[j], model.fields)
+    for other in prepare(sorted(records, key=lambda r: r.id), CONFIG):
+        vector = compare_pair(feat, other, model.fields)
         p = model.probability(vector)
-        key = _pair(feats[i].id, feats[j].id)
+        key = _pair(feat.id, other.id)
         if p >= CONFIG.review_probability and key not in known:
             known.add(key)
             created.append(_candidate_create(*key, p, _evidence(model, vector), FoundBy.NEW_PERSON))
@@ -188,6 +257,10 @@ def matching_sweep() -> dict[str, int]:
     """The nightly sweep: retrain the weights on all records, offer new candidates."""
     records = [record for _, record in readable_records(_persons())]
     result = match_records(records, CONFIG)
+    # Every person's blocking keys, afresh (names edited since, persons from before the
+    # key table, a changed engine).
+    PersonKey.objects.all().delete()
+    _keys_store((f.id, _tokens(f)) for f in prepare(records, CONFIG))
     TrainedModel.objects.create(
         parameters=result.model.as_dict(), records=len(records), pairs=result.blocking.pairs
     )

@@ -576,6 +576,24 @@ def _rule_keys(rule: str, f: Features, id_fields: frozenset[str]) -> Iterable[st
     raise ValueError(f"unknown blocking rule {rule!r}")
 
 
+def blocking_keys(f: Features) -> dict[str, set[str]]:
+    """The blocking keys of one record, per rule (the rules on names and births: a record
+    without extra identifying fields makes no others). Two records are candidates when they
+    share a key of a rule whose block is not too big (:func:`block_limit`), as in
+    :func:`candidate_arrays`: a node stores these (keyed) to find a new person's candidates
+    without reading everyone."""
+    return {
+        rule: set(keys)
+        for rule in RULES
+        if rule not in ("x", "xx") and (keys := _rule_keys(rule, f, frozenset()))
+    }
+
+
+def block_limit(rule: str, config: EngineConfig | None = None) -> int:
+    """The largest block of a rule that is compared (bigger ones are skipped)."""
+    return WEAK_BLOCK_SIZES.get(rule, (config or EngineConfig()).max_block_size)
+
+
 def identifier_fields(feats: Sequence[Features]) -> frozenset[str]:
     """Extra fields whose values are nearly unique (a document number, not a province):
     only those are blocking keys; the others are compared but would make huge blocks."""
@@ -618,7 +636,7 @@ def candidate_arrays(
             np.frombuffer(hashes, dtype=np.int64),
             np.frombuffer(rows, dtype=np.int64),
             n,
-            WEAK_BLOCK_SIZES.get(rule, config.max_block_size),
+            block_limit(rule, config),
             rule,
             report,
         )
