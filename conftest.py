@@ -5,8 +5,14 @@ a node administrator. Every view or API test includes "the other user cannot see
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ctip.testing import personas
+
+# Property tests check properties, never speed: Hypothesis's default deadline of 200 ms per
+# example fails a test when a shared machine is busy, so no test has one.
+hypothesis_settings.register_profile("ctip", deadline=None)
+hypothesis_settings.load_profile("ctip")
 
 
 @pytest.fixture(autouse=True)
