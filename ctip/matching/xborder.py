@@ -332,7 +332,7 @@ def query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
     permissions.access(user, "person", Person.objects.all(), person.pk, request=request)
     to = to.upper()
     if _over_daily_limit(MatchQuery, user, USER_DAILY_LIMIT, "matching.query", request):
-        raise QueryRefused(f"at most {USER_DAILY_LIMIT} match queries a day")
+        raise QueryRefused(_("At most %(n)s match queries a day.") % {"n": USER_DAILY_LIMIT})
     return _query_send(user=user, person=person, to=to, request=request)
 
 
@@ -342,7 +342,9 @@ def _query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
 
     key = current_key(to)
     if key is None:
-        raise QueryRefused(f"no encoding key agreed with {to}: rotate one first")
+        raise QueryRefused(
+            _("No encoding key is agreed with %(peer)s yet (ctip match key-rotate).") % {"peer": to}
+        )
     query = MatchQuery.objects.create(
         direction=QueryDirection.OUT,
         peer=to,

@@ -180,14 +180,14 @@ def test_the_services_refusals_are_shown(answered, caseworker_a, client_of, monk
     monkeypatch.setattr(xborder, "USER_DAILY_LIMIT", 0)
     monkeypatch.setattr(xborder, "IDENTITY_USER_DAILY_LIMIT", 0)
     response = client.post(f"/matching/persons/{answered.person.pk}/query/", {"to": "CN"})
-    assert flash(response) == "The match query was not sent: at most 0 match queries a day"
+    assert flash(response) == "The match query was not sent: At most 0 match queries a day."
     response = ask(client, answered.person, answered.handle)
     assert flash(response) == (
         "The identity request was not sent: At most 0 identity requests a day."
     )
     assert nothing_sent()
     shown = client.get(page_url(answered.person)).content.decode().split('class="messages"')[1]
-    assert "at most 0 match queries a day" in shown.split("</ul>")[0]
+    assert "At most 0 match queries a day." in shown.split("</ul>")[0]
     assert "At most 0 identity requests a day." in shown.split("</ul>")[0]
 
 

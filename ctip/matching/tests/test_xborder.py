@@ -45,7 +45,7 @@ def sokha(caseworker_a):
 
 
 def test_query_holds_only_encodings_and_is_audited(cn_peer, caseworker_a, sokha):
-    with pytest.raises(xborder.QueryRefused, match="no encoding key"):
+    with pytest.raises(xborder.QueryRefused, match="No encoding key"):
         xborder.query_send(user=caseworker_a, person=sokha, to="CN")
     key = xborder.key_rotate(actor=None, peer="CN")
     sent_key = json.loads(OutboxMessage.objects.get(msg_type=xborder.KEY_TYPE).body)
@@ -66,7 +66,7 @@ def test_user_rate_limit(cn_peer, caseworker_a, sokha, monkeypatch):
     monkeypatch.setattr(xborder, "USER_DAILY_LIMIT", 2)
     for _ in range(2):
         xborder.query_send(user=caseworker_a, person=sokha, to="CN")
-    with pytest.raises(xborder.QueryRefused, match="at most 2"):
+    with pytest.raises(xborder.QueryRefused, match="At most 2"):
         xborder.query_send(user=caseworker_a, person=sokha, to="CN")
     assert MatchQuery.objects.count() == 2
     assert AuditEvent.objects.filter(details__event="match_query_rate_limited").exists()
