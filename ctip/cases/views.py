@@ -131,6 +131,7 @@ def person_detail(request, pk):
             "cases": selectors.case_list(user=user, include_closed=True).filter(person=person),
             "can_screen": permissions.can(user, "screening", permissions.CREATE),
             "start_form": ScreeningStartForm(),
+            "can_match": permissions.can(user, "matching", permissions.VIEW),
         },
     )
 

@@ -276,3 +276,17 @@ def test_the_place_of_origin_is_evidence(caseworker_a):
     same, other = evidence(a, b)["place"], evidence(b, c)["place"]
     assert same[0] == "same province" and same[1] > 0
     assert other[0] == "different provinces" and other[1] < 0
+
+
+def test_the_persons_record_links_to_its_matching_page_for_those_who_may_use_it(
+    caseworker_a, dpo, client_of
+):
+    from django.urls import reverse
+
+    person = make(caseworker_a, PASSPORT)
+    target = reverse("matching:person", args=[person.pk])
+    page = client_of(caseworker_a).get(reverse("cases:person_detail", args=[person.pk]))
+    assert page.status_code == 200 and target in page.content.decode()
+    # A role without the matching right sees the record without the link.
+    other = client_of(dpo).get(reverse("cases:person_detail", args=[person.pk]))
+    assert other.status_code == 200 and target not in other.content.decode()
