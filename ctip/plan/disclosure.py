@@ -27,8 +27,13 @@ monitoring app's protection (``ctip.monitoring.release`` and ``sdc``), not a cop
 
 Withheld figures are shown as "<k" (k the monitoring's threshold, ``CTIP_SDC_THRESHOLD``,
 10 by default), as the monitoring shows a withheld cell. Values entered by hand (the other
-country's figures) of these indicators are shown as "<k" when small. The on-screen
-indicators page, inside the node, shows true counts, as the monitoring's dashboard does.
+country's figures) of these indicators are shown as "<k" when small.
+
+The on-screen indicators page (``/plan/indicators/``) shows the same figures by the same
+rules, for every user (no role sees the true counts): its period is refused unless whole
+calendar months (audited with object ``plan.indicator`` and channel ``plan.page``), and
+each figure goes through ``protect`` and the same release log as the reports, so a page
+and a report over overlapping periods cannot be subtracted either.
 
 Indicators deliberately not protected: plan versions, activities done and reports issued
 (about the plan); focal persons and registered services (published directory entries);
@@ -76,6 +81,11 @@ STOCKS = frozenset({"cases.persons_recorded"})
 
 CHANNEL = "plan.report"
 OBJECT_TYPE = "plan.progressreport"
+REPORT_CODE = "plan.progress_report"
+# The on-screen indicators page: its figures and its refused periods.
+PAGE_CHANNEL = "plan.page"
+PAGE_OBJECT_TYPE = "plan.indicator"
+PAGE_CODE = "plan.indicators"
 # The name of a plan figure's table in the monitoring release log.
 TABLE_PREFIX = "plan:"
 SERIES = "series"  # the stock's lock row in the log (no versions)
@@ -106,23 +116,34 @@ class Figure:
     note: str = ""
 
 
-def check_period(*, user, start: dt.date, end: dt.date, request=None) -> None:
-    """Refuse a report period that is not whole calendar months (``release.PeriodRefused``
+def check_period(
+    *,
+    user,
+    start: dt.date,
+    end: dt.date,
+    request=None,
+    code: str = REPORT_CODE,
+    channel: str = CHANNEL,
+    object_type: str = OBJECT_TYPE,
+) -> None:
+    """Refuse a period that is not whole calendar months (``release.PeriodRefused``
     naming ``start`` or ``end``), auditing an off-grid one as a blocked differencing
-    attempt. Call it outside the transaction that would be rolled back."""
+    attempt. A report's by default; the indicators page gives ``PAGE_CODE``,
+    ``PAGE_CHANNEL`` and ``PAGE_OBJECT_TYPE``. Call it outside the transaction that would
+    be rolled back."""
     try:
         release.check_months(start, end)
     except release.PeriodRefused as refused:
         release.refusal_audit(
             user=user,
-            code="plan.progress_report",
+            code=code,
             by="",
             start=start,
             end=end,
             refused=refused,
-            channel=CHANNEL,
+            channel=channel,
             request=request,
-            object_type=OBJECT_TYPE,
+            object_type=object_type,
         )
         raise
 

@@ -4,7 +4,7 @@ capability gets the one "not found" answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.conf import settings
@@ -210,6 +210,7 @@ class IndicatorCell:
     as_of: date | None = None
     note: str = ""
     evidence: IndicatorValue | None = None
+    withheld: bool = False  # shown as "<k" by the disclosure control (``value`` is "<k")
 
 
 @dataclass
@@ -218,9 +219,13 @@ class IndicatorRow:
     cells: dict[str, IndicatorCell]
 
 
-def indicator_rows(*, user, start: date, end: date) -> list[IndicatorRow]:
+def _indicator_rows(*, user, start: date, end: date) -> list[IndicatorRow]:
     """Each indicator's value per country for a period: computed from this node's data where
-    the system holds it, otherwise the latest value entered by hand on or before ``end``."""
+    the system holds it, otherwise the latest value entered by hand on or before ``end``.
+
+    True figures, for any period: only for the callers that put the protected indicators
+    through the disclosure control before showing them (``indicator_page_rows``,
+    ``report_content``)."""
     _require(user)
     manual: dict[tuple[int, str], IndicatorValue] = {}
     for value in (
@@ -247,6 +252,48 @@ def indicator_rows(*, user, start: date, end: date) -> list[IndicatorRow]:
                 cell = IndicatorCell(entered.value, "manual", entered.as_of, entered.note, entered)
             cells[country] = cell
         rows.append(IndicatorRow(indicator, cells))
+    return rows
+
+
+def indicator_page_rows(*, user, start: date, end: date, request=None) -> list[IndicatorRow]:
+    """The indicators page (SECURITY.md DP-9, #40): each indicator's value per country, the
+    indicators about people (``disclosure.is_protected``) shown only as a progress report
+    shows them, for every user alike.
+
+    The period must be whole calendar months (at most three years):
+    ``release.PeriodRefused`` naming ``start`` or ``end`` otherwise, an off-grid one
+    audited as a blocked differencing attempt (object ``plan.indicator``, channel
+    ``plan.page``). A protected figure goes through ``disclosure.protect`` and the release
+    log the reports use (a withheld one has ``withheld`` set and the value "<k"); a value
+    entered by hand for one is "<k" when small. The other indicators keep their figures."""
+    _require(user, request)
+    disclosure.check_period(
+        user=user,
+        start=start,
+        end=end,
+        request=request,
+        code=disclosure.PAGE_CODE,
+        channel=disclosure.PAGE_CHANNEL,
+        object_type=disclosure.PAGE_OBJECT_TYPE,
+    )
+    figures = _Figures(
+        user=user, start=start, end=end, request=request, channel=disclosure.PAGE_CHANNEL
+    )
+    rows = _indicator_rows(user=user, start=start, end=end)
+    for row in rows:
+        code = row.indicator.computed
+        if not disclosure.is_protected(code):
+            continue
+        for country, cell in row.cells.items():
+            if cell.value is None:
+                continue
+            value, hidden = figures.figure(code, country, cell)
+            if hidden:
+                value = disclosure.withheld(figures.k)
+            available = value is not None
+            row.cells[country] = replace(
+                cell, value=value, withheld=hidden, source=cell.source if available else ""
+            )
     return rows
 
 
@@ -328,7 +375,7 @@ def report_content(
     figures = _Figures(
         user=user, start=start, end=end, request=request, channel=channel or disclosure.CHANNEL
     )
-    for row in indicator_rows(user=user, start=start, end=end):
+    for row in _indicator_rows(user=user, start=start, end=end):
         indicator_list.append(
             {
                 "code": row.indicator.code,
@@ -385,17 +432,20 @@ class _Figures:
         self.args |= {"request": request, "channel": channel}
         self.done: dict[tuple[str, str], disclosure.Figure] = {}
 
+    def figure(self, code: str, country: str, cell: IndicatorCell) -> tuple[object, bool]:
+        """(value, withheld) of a protected indicator's cell (a value, not None)."""
+        if cell.source == "manual":
+            return disclosure.entered(cell.value, k=self.k)
+        key = (code, country)
+        if key not in self.done:
+            self.done[key] = disclosure.protect(code, country=country, **self.args)
+        figure = self.done[key]
+        return figure.value, figure.withheld
+
     def shown(self, code: str, country: str, cell: IndicatorCell) -> str | None:
         if not code or not disclosure.is_protected(code) or cell.value is None:
             return None if cell.value is None else str(cell.value)
-        if cell.source == "manual":
-            value, hidden = disclosure.entered(cell.value, k=self.k)
-        else:
-            key = (code, country)
-            if key not in self.done:
-                self.done[key] = disclosure.protect(code, country=country, **self.args)
-            figure = self.done[key]
-            value, hidden = figure.value, figure.withheld
+        value, hidden = self.figure(code, country, cell)
         if hidden:
             return disclosure.withheld(self.k)
         return None if value is None else str(value)

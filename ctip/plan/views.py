@@ -19,7 +19,8 @@ from ctip.accounts import permissions
 from ctip.accounts.permissions import permission
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
-from ctip.plan import document, forms, selectors, services, timeline
+from ctip.monitoring import release
+from ctip.plan import disclosure, document, forms, selectors, services, timeline
 from ctip.plan.apps import AMEND, CHANGE, VIEW
 from ctip.plan.models import Area, EvidenceDocument, PlanAgency, Status
 
@@ -206,34 +207,41 @@ def questions(request):
     )
 
 
-def _period(request) -> tuple[date, date, forms.PeriodForm]:
-    start, end = selectors.default_period()
-    form = forms.PeriodForm(request.GET or None)
-    if form.is_valid():
-        start = form.cleaned_data["start"] or start
-        end = form.cleaned_data["end"] or end
-    if end < start:
-        start, end = end, start
-    return start, end, form
-
-
 @permission("plan", VIEW)
 @require_GET
 def indicator_list(request):
+    """The indicators over a period of whole calendar months (the half-year by default),
+    the indicators about people shown as the progress reports show them, for every user
+    (SECURITY.md DP-9, #40). Any other period is a 400 naming the field, the form shown
+    again without figures; a period off the month grid is audited by the selector."""
     user = request.user
-    start, end, period_form = _period(request)
+    start, end = selectors.default_period()
+    form = forms.PeriodForm(request.GET or None, initial={"start": start, "end": end})
+    rows, refused = [], form.is_bound and not form.is_valid()
+    if not refused:
+        if form.is_bound:
+            start = form.cleaned_data["start"] or start
+            end = form.cleaned_data["end"] or end
+        try:
+            rows = selectors.indicator_page_rows(user=user, start=start, end=end, request=request)
+        except release.PeriodRefused as exc:
+            form.add_error(exc.parameter, exc.message)
+            refused = True
     return render(
         request,
         "plan/indicators.html",
         {
-            "rows": selectors.indicator_rows(user=user, start=start, end=end),
+            "rows": rows,
+            "refused": refused,
             "start": start,
             "end": end,
-            "period_form": period_form,
+            "k": disclosure.threshold(),
+            "period_form": form,
             "node": settings.CTIP_NODE,
             "value_form": forms.IndicatorValueForm(initial={"as_of": timezone.localdate()}),
             **_caps(user),
         },
+        status=400 if refused else 200,
     )
 
 

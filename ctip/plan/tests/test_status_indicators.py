@@ -14,6 +14,7 @@ from django.utils import timezone
 from ctip.accounts.permissions import NotFound
 from ctip.audit.models import AuditEvent
 from ctip.cases.services import PersonInput, person_create
+from ctip.monitoring.release import month_end
 from ctip.plan import indicators, services
 from ctip.plan.models import Activity, Indicator, IndicatorValue, StatusUpdate
 
@@ -137,12 +138,13 @@ def test_a_computed_indicator_follows_the_data(plan, caseworker_a, me_officer, c
     assert not indicators.compute(
         "cases.persons_recorded", country="CN", start=start, end=end
     ).available
-    # The indicator page shows the computed figure (aggregates only: no names).
-    page = (
-        client_of(me_officer).get(f"/plan/indicators/?start=2000-01-01&end={end}").content.decode()
-    )
+    # The indicator page shows it through the disclosure control (whole months, two
+    # persons withheld as "<10"; aggregates only: no names).
+    month = f"start={end.replace(day=1)}&end={month_end(end)}"
+    page = client_of(me_officer).get(f"/plan/indicators/?{month}").content.decode()
     row = page.split('id="ind-III.6-persons-recorded"')[1].split("</tr>")[0]
-    assert "<strong>2</strong>" in row and "TEST ONE" not in page
+    assert '"withheld"' in row and "&lt;10</strong>" in row and "<strong>2</strong>" not in row
+    assert "TEST ONE" not in page
 
 
 def test_plan_indicators_count_the_plans_own_data(plan, me_officer):
