@@ -735,8 +735,10 @@ def consent_record(*, user, case: Case, data: ConsentInput, request=None) -> Con
 
 @transaction.atomic
 def consent_withdraw(*, user, consent: Consent, reason: str = "", request=None) -> Consent:
-    """The person withdraws consent: from now on ``consent_covers`` no longer relies on it.
-    (Retraction of what was already sent is the exchange's part, DP-8.)"""
+    """The person withdraws consent: from now on ``consent_covers`` no longer relies on it,
+    and the messages still waiting in the outbox that relied on it are cancelled in this
+    same transaction (DP-8): if the cancellation fails, nothing is withdrawn. Messages the
+    peer already acknowledged are counted, not unsent (retraction is not built yet)."""
     permissions.require(user, "case", permissions.CHANGE, request=request)
     if consent.withdrawn_at is not None:
         raise ValidationError(_("This consent was already withdrawn."))
@@ -745,7 +747,15 @@ def consent_withdraw(*, user, consent: Consent, reason: str = "", request=None) 
     consent.withdrawal_reason = reason.strip() or None
     consent.full_clean()
     consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
-    _event(consent.case, user, EventKind.CONSENT_WITHDRAWN, consent=str(consent.pk))
+    stopped = _cancel_queued_messages(user, consent, request)
+    _event(
+        consent.case,
+        user,
+        EventKind.CONSENT_WITHDRAWN,
+        consent=str(consent.pk),
+        messages_cancelled=len(stopped.cancelled),
+        messages_already_delivered=len(stopped.delivered),
+    )
     from ctip.cases.repatriation import withdrawal_notify
 
     rep = getattr(consent.case, "repatriation", None)
@@ -761,6 +771,28 @@ def consent_withdraw(*, user, consent: Consent, reason: str = "", request=None) 
         request=request,
     )
     return consent
+
+
+def _cancel_queued_messages(user, consent: Consent, request):
+    """Cancel what waits in the outbox under this consent. A message that names no consent
+    or approval recorded for the person is cancelled when it is about any case of the
+    person, for the consent's purpose (the exchange cannot tell what it relied on)."""
+    from ctip.exchange.services import outbox_cancel
+
+    cases = Case.objects.filter(person_id=consent.case.person_id)
+    known = {str(pk) for pk in Consent.objects.filter(case__in=cases).values_list("pk", flat=True)}
+    known |= {
+        str(pk) for pk in Approval.objects.filter(case__in=cases).values_list("pk", flat=True)
+    }
+    return outbox_cancel(
+        actor=user,
+        to=consent.recipient_country,
+        consent_ref=str(consent.pk),
+        case_refs=list(cases.values_list("reference", flat=True)),
+        purposes=[consent.purpose],
+        known_refs=known,
+        request=request,
+    )
 
 
 # --- Approvals: case closure, consent override, break-glass --------------------------------

@@ -68,6 +68,7 @@ class OutboxOutSerializer(serializers.Serializer):
     last_attempt_at = serializers.DateTimeField(allow_null=True)
     next_attempt_at = serializers.DateTimeField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
     transport = serializers.CharField()
     reason = serializers.CharField(source="last_error")
     reason_detail = serializers.CharField(source="last_error_detail")

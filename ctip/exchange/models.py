@@ -88,6 +88,10 @@ class OutboxStatus(models.TextChoices):
     SENT = "sent", _("sent, no receipt yet")
     ACKNOWLEDGED = "acknowledged", _("acknowledged")
     FAILED = "failed", _("refused")
+    # Never to be sent (consent withdrawn, or no longer covering it when it was due); kept
+    # as the record of what was stopped. Nothing moves a message out of it but the peer's
+    # signed receipt for a copy that had already left (see ``services.outbox_cancel``).
+    CANCELLED = "cancelled", _("cancelled, not to be sent")
 
 
 class Transport(models.TextChoices):
@@ -127,6 +131,7 @@ class OutboxMessage(models.Model):
     last_error_detail = models.CharField(max_length=200, blank=True)
     receipt = models.TextField(blank=True)  # the peer's signed receipt (no case data)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -144,6 +149,10 @@ class OutboxMessage(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="acknowledged") | models.Q(receipt__gt=""),
                 name="exchange_outbox_ack_has_receipt",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="cancelled") | models.Q(cancelled_at__isnull=False),
+                name="exchange_outbox_cancel_has_time",
             ),
         ]
         indexes = [models.Index(fields=["peer", "status", "seq"], name="exchange_outbox_queue")]

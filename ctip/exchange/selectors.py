@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db.models import Count, Min, QuerySet
+from django.utils.translation import gettext as _
 
 from ctip.accounts import permissions
 from ctip.audit.models import Action, AuditEvent
@@ -175,6 +176,7 @@ class HistoryRow:
     status: str
     reason: str
     purpose: str
+    status_label: str = ""
 
 
 def case_message_history(*, user, case_ref: str) -> list[HistoryRow]:
@@ -187,14 +189,24 @@ def case_message_history(*, user, case_ref: str) -> list[HistoryRow]:
         return []
     rows = [
         HistoryRow(
-            "out", m.peer.node_id, m.msg_type, m.created_at, m.status, m.last_error, m.purpose
+            "out",
+            m.peer.node_id,
+            m.msg_type,
+            m.created_at,
+            m.status,
+            m.last_error,
+            m.purpose,
+            str(m.get_status_display()),
         )
         for m in OutboxMessage.objects.filter(case_ref=case_ref)
         .select_related("peer")
         .only("peer__node_id", "msg_type", "created_at", "status", "last_error", "purpose")
     ]
+    received = str(_("received"))
     rows += [
-        HistoryRow("in", m.peer.node_id, m.msg_type, m.received_at, "received", "", m.purpose)
+        HistoryRow(
+            "in", m.peer.node_id, m.msg_type, m.received_at, "received", "", m.purpose, received
+        )
         for m in InboxMessage.objects.filter(case_ref=case_ref)
         .select_related("peer")
         .only("peer__node_id", "msg_type", "received_at", "purpose")

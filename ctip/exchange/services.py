@@ -5,6 +5,10 @@ Delivery is at-least-once with idempotent processing: the sender keeps a message
 receipt signed by the peer names one of the tokens it sealed for it; the receiver
 processes a message id once and answers every later copy with its original receipt. Each
 write runs in one transaction with its audit row; every refused token is a security event.
+
+A message not yet delivered can be cancelled (a consent withdrawn, DP-8: ``outbox_cancel``,
+or no consent covering it any more when it is due to leave): it stays in the outbox as
+``cancelled`` and is never sent, re-sealed or retried.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record, audit_security_event
@@ -79,6 +83,7 @@ from ctip.home import NODES
 __all__ = [
     "BundleIn",
     "BundleOut",
+    "Cancellation",
     "Delivery",
     "KeysUnavailable",
     "LogVerifyResult",
@@ -96,6 +101,7 @@ __all__ = [
     "message_send",
     "now_ts",
     "our_keys",
+    "outbox_cancel",
     "outbox_relay",
     "outbox_retry_now",
     "own_fingerprint",
@@ -492,7 +498,7 @@ _rng = random.SystemRandom()
 @dataclass(frozen=True)
 class Delivery:
     msg_id: str
-    outcome: str  # acknowledged | failed | retry | skipped
+    outcome: str  # acknowledged | failed | retry | skipped | cancelled
     reason: str = ""
     detail: str = ""
     rtt: float = 0.0
@@ -548,6 +554,10 @@ def deliver(
         msg = resealed
     if not msg.peer.url:
         return _note_retry(msg, "no_address", f"peer {msg.peer.node_id} has no address")
+    if not _consent_still_allows(msg):
+        return _cancel_at_send(msg, now)
+    # The claim: a conditional update, so a message cancelled since it was loaded (a
+    # withdrawal that committed while this sender held it) is not sent (DP-8).
     if not _start_attempt(msg, now, Transport.HTTP):
         return Delivery(str(msg.id), "skipped", "no longer waiting")
     started = time.monotonic()
@@ -623,6 +633,8 @@ def _record_receipt(msg_pk, receipt: str, verified, pinned: PinnedAnchor, now: i
         .filter(pk=msg_pk)
         .first()
     )
+    if msg is not None and msg.status == OutboxStatus.CANCELLED:
+        return _receipt_after_cancel(msg, receipt, verified, pinned, now)
     if msg is None or msg.status not in OutboxMessage.UNDELIVERED:
         return Delivery(str(msg_pk), "skipped", "already settled")
     log_append(
@@ -674,6 +686,213 @@ def _record_receipt(msg_pk, receipt: str, verified, pinned: PinnedAnchor, now: i
         details={"status": "failed", "reason": reason[:64], "to": msg.peer.node_id},
     )
     return Delivery(str(msg.id), "failed", reason)
+
+
+# --- Cancelling messages (DP-8) -----------------------------------------------------------------
+
+#: ``last_error`` of a message cancelled because the consent it relied on was withdrawn, and
+#: of one whose consent no longer covered it when it was due to leave.
+CANCELLED_WITHDRAWN = "consent_withdrawn"
+CANCELLED_AT_SEND = "consent_no_longer_valid"
+_LISTED = 100  # message ids named in one audit row at most (the counts are always whole)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What a withdrawal did to the outbox: message ids, never bodies."""
+
+    cancelled: list[str]
+    # Of those, the ones a sender had already tried (or put in a bundle file): they may
+    # have reached the peer even so (an answer lost on the way back).
+    attempted: list[str]
+    # Matching messages the peer had already acknowledged: not unsent, reported (the
+    # retraction request to the peer is not built yet).
+    delivered: list[str]
+
+
+def _personal_or_unknown() -> Q:
+    """Messages of a type that carries personal data, or of a type this node no longer
+    knows (fail closed: it cannot say the body holds none)."""
+    versions: dict[str, set[bool]] = {}
+    for entry in registry.registered_types():
+        versions.setdefault(entry.name, set()).add(entry.personal_data)
+    never_personal = [name for name, flags in versions.items() if flags == {False}]
+    return ~Q(msg_type__in=never_personal)
+
+
+@transaction.atomic
+def outbox_cancel(
+    *,
+    actor,
+    to: str,
+    consent_ref: str,
+    case_refs: list[str],
+    purposes: list[str],
+    known_refs: set[str] | frozenset[str] = frozenset(),
+    reason: str = CANCELLED_WITHDRAWN,
+    now: int | None = None,
+    request=None,
+) -> Cancellation:
+    """Cancel every message to ``to`` not yet delivered that relied on ``consent_ref``.
+
+    A message relied on it when it names it as its ``consent_ref``. A message whose
+    ``consent_ref`` names no recorded basis (empty, or not in ``known_refs``: the consents
+    and approvals the caller knows for these cases) cannot say what it relied on: it is
+    cancelled too when it carries personal data about one of ``case_refs`` for one of
+    ``purposes``. Cancelled messages stay in the outbox (status ``cancelled``); senders
+    claim a message with a conditional update (``_start_attempt``), so one loaded before
+    this commits is not sent. Runs inside the caller's transaction (the withdrawal): if
+    anything here fails, the withdrawal is rolled back with it. One audit row names the
+    counts and the message ids.
+    """
+    now = now_ts() if now is None else now
+    to = (to or "").upper()
+    relied_on = Q(consent_ref=consent_ref) if consent_ref else Q(pk__in=[])
+    unknown_basis = (
+        Q(case_ref__in=[ref for ref in case_refs if ref], purpose__in=list(purposes))
+        & ~Q(consent_ref__in=[ref for ref in known_refs if ref])
+        & _personal_or_unknown()
+    )
+    matching = OutboxMessage.objects.filter(peer__node_id=to).filter(relied_on | unknown_basis)
+    waiting = list(
+        matching.select_for_update(of=("self",))
+        .filter(status__in=OutboxMessage.UNDELIVERED)
+        .order_by("seq")
+        .values_list("pk", "status", "attempts")
+    )
+    ids = [pk for pk, _, _ in waiting]
+    if ids:
+        OutboxMessage.objects.filter(pk__in=ids, status__in=OutboxMessage.UNDELIVERED).update(
+            status=OutboxStatus.CANCELLED,
+            cancelled_at=_dt(now),
+            last_error=reason[:64],
+            last_error_detail="cancelled before delivery: the consent it relied on was withdrawn",
+        )
+    result = Cancellation(
+        cancelled=[str(pk) for pk in ids],
+        attempted=[str(pk) for pk, status, attempts in waiting if attempts or status != "pending"],
+        delivered=[
+            str(pk)
+            for pk in matching.filter(status=OutboxStatus.ACKNOWLEDGED)
+            .order_by("seq")
+            .values_list("pk", flat=True)
+        ],
+    )
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        object_type="exchange.outbox",
+        object_id=consent_ref[:64],
+        details={
+            "event": "outbox_cancelled",
+            "reason": reason[:64],
+            "to": to,
+            "cancelled": len(result.cancelled),
+            "attempted": len(result.attempted),
+            "already_delivered": len(result.delivered),
+            "messages": result.cancelled[:_LISTED],
+            "delivered_messages": result.delivered[:_LISTED],
+        },
+        request=request,
+    )
+    return result
+
+
+def _consent_still_allows(msg: OutboxMessage) -> bool:
+    """Asked again right before a message with personal data leaves: the consent may have
+    been withdrawn (here, or mirrored from the peer), may have expired, or an override may
+    have ended since it was queued."""
+    try:
+        personal = registry.message_type(msg.msg_type, msg.schema_version).personal_data
+    except EnvelopeError:  # a type this node no longer knows: fail closed
+        personal = True
+    return not personal or registry.consent_allows(msg.case_ref, msg.peer.node_id, msg.purpose)
+
+
+def _cancel_at_send(msg: OutboxMessage, now: int) -> Delivery:
+    with transaction.atomic():
+        cancelled = OutboxMessage.objects.filter(
+            pk=msg.pk, status__in=OutboxMessage.UNDELIVERED
+        ).update(
+            status=OutboxStatus.CANCELLED,
+            cancelled_at=_dt(now),
+            last_error=CANCELLED_AT_SEND,
+            last_error_detail="cancelled before delivery: no consent covers it any more",
+        )
+        if not cancelled:
+            return Delivery(str(msg.id), "skipped", "no longer waiting")
+        msg.status = OutboxStatus.CANCELLED
+        audit_security_event(
+            actor=None,
+            event="consent_refused_at_send",
+            object_type="exchange.outboxmessage",
+            object_id=str(msg.id),
+            details={
+                "type": msg.msg_type,
+                "to": msg.peer.node_id,
+                "purpose": msg.purpose[:60],
+                "case_ref": msg.case_ref[:64],
+            },
+        )
+    security_log.warning(
+        "outbound message cancelled at send: no consent type=%s to=%s",
+        msg.msg_type,
+        msg.peer.node_id,
+    )
+    return Delivery(str(msg.id), "cancelled", CANCELLED_AT_SEND)
+
+
+def _receipt_after_cancel(
+    msg: OutboxMessage, receipt: str, verified, pinned: PinnedAnchor, now: int
+) -> Delivery:
+    """The peer answers for a message cancelled while a copy was on its way (a sender had
+    claimed it before the withdrawal committed, or it was in a bundle file). The signed
+    receipt is evidence and is kept. If the peer accepted it, the message *was* delivered:
+    it is recorded as acknowledged (its cancellation time stays) and the DPO sees a
+    security event, since only a retraction can reach it now. A refusal keeps it cancelled.
+    """
+    if msg.receipt == receipt:
+        return Delivery(str(msg.id), "skipped", "already settled")
+    log_append(
+        [
+            LogInput(
+                kind=LogKind.RECEIPT_IN,
+                peer=msg.peer.node_id,
+                evidence=receipt,
+                signer_kid=verified.signer_kid,
+                msg_id=str(msg.id),
+                msg_type=msg.msg_type,
+                transport=msg.transport,
+                envelope_digest=verified.envelope_digest,
+                anchor=pinned,
+            )
+        ]
+    )
+    msg.receipt = receipt
+    if verified.status not in ("accepted", "duplicate"):
+        msg.save(update_fields=["receipt"])
+        return Delivery(str(msg.id), "skipped", "cancelled")
+    msg.status, msg.acknowledged_at = OutboxStatus.ACKNOWLEDGED, _dt(now)
+    msg.last_error_detail = "cancelled, but a copy had already left: the peer received it"
+    msg.save(update_fields=["status", "acknowledged_at", "receipt", "last_error_detail"])
+    audit_security_event(
+        actor=None,
+        event="cancelled_message_delivered",
+        object_type="exchange.outboxmessage",
+        object_id=str(msg.id),
+        details={
+            "type": msg.msg_type,
+            "to": msg.peer.node_id,
+            "case_ref": msg.case_ref[:64],
+            "reason": msg.last_error,
+        },
+    )
+    security_log.warning(
+        "a cancelled message had already left and was received type=%s to=%s",
+        msg.msg_type,
+        msg.peer.node_id,
+    )
+    return Delivery(str(msg.id), "acknowledged", verified.status)
 
 
 @dataclass
@@ -1141,6 +1360,9 @@ def bundle_export(*, actor, to: str, now: int | None = None, request=None) -> Bu
         )
         tokens = []
         for msg in messages:
+            if not _consent_still_allows(msg):
+                _cancel_at_send(msg, now)
+                continue
             sealed = _seal(msg, peer, now, conf().bundle_ttl)
             msg.status, msg.transport = OutboxStatus.SENT, Transport.BUNDLE
             msg.attempts += 1

@@ -264,7 +264,7 @@ class Command(BaseCommand):
             return
         for peer in state["peers"]:
             self.stdout.write(f"peer {peer['node']} {peer['fingerprint']} {peer['url']}")
-        for status in ("pending", "sent", "acknowledged", "failed"):
+        for status in ("pending", "sent", "acknowledged", "failed", "cancelled"):
             count = sum(1 for m in state["outbox"] if m["status"] == status)
             self.stdout.write(f"outbox {status}: {count}")
         self.stdout.write(f"inbox: {len(state['inbox'])}, log entries: {state['log_entries']}")
