@@ -794,9 +794,9 @@ def receive_step(message, now) -> None:
 
 
 def handle_withdrawal(message) -> None:
-    """The other side recorded a withdrawal: stop here too and withdraw the mirrored consent
-    (no personal data came with it)."""
-    from ctip.cases.services import _event
+    """The other side recorded a withdrawal: stop here too, withdraw the mirrored consent
+    and cancel what waits in this outbox under it (no personal data came with it)."""
+    from ctip.cases.services import _cancel_queued_messages, _event
 
     body = message.body
     rep = (
@@ -807,12 +807,18 @@ def handle_withdrawal(message) -> None:
     if rep is None:
         raise UnknownCase("no repatriation with this shared reference")
     now = timezone.now()
-    Consent.objects.filter(
-        case=rep.case,
-        recipient_country=rep.peer,
-        purpose__in=body["purposes"],
-        withdrawn_at__isnull=True,
-    ).update(withdrawn_at=now)
+    mirrored = list(
+        Consent.objects.filter(
+            case=rep.case,
+            recipient_country=rep.peer,
+            purpose__in=body["purposes"],
+            withdrawn_at__isnull=True,
+        )
+    )
+    Consent.objects.filter(pk__in=[c.pk for c in mirrored]).update(withdrawn_at=now)
+    # Replies still queued under the withdrawn consents never leave (DP-8), in this
+    # transaction: the send-time consent check would stop them too, but later and one by one.
+    cancelled = [len(_cancel_queued_messages(None, c, None).cancelled) for c in mirrored]
     if rep.status == RepatriationStatus.ACTIVE:
         rep.status, rep.stop_reason = RepatriationStatus.STOPPED, "consent_withdrawn"
         _set_turn(rep, now)
@@ -825,6 +831,7 @@ def handle_withdrawal(message) -> None:
         shared_ref=rep.shared_ref,
         direction="received",
         purposes=body["purposes"],
+        messages_cancelled=sum(cancelled),
     )
     audit_record(
         actor=None,

@@ -289,6 +289,17 @@ def test_home_side_opens_its_own_case_routed_to_the_focal_person(kh_embassy, cn_
     assert not repatriation_board(user=consul, waiting_on="CN").exists()
     assert access_case(consul, case.pk) == case
 
+    # The person withdraws in China: the notice withdraws the consent as recorded here and
+    # cancels the reply still queued under it, at once (DP-8).
+    reply = OutboxMessage.objects.get(msg_type="repatriation.verification_result")
+    assert reply.status == "pending" and reply.consent_ref == str(case.consents.get().pk)
+    receive("consent_withdrawn", {"shared_ref": shared, "purposes": ["nationality_verification"]})
+    reply.refresh_from_db()
+    assert reply.status == "cancelled" and reply.cancelled_at is not None
+    assert case.consents.get().withdrawn_at is not None
+    event = case.events.filter(kind="consent_withdrawn").latest("seq")
+    assert event.details["messages_cancelled"] == 1 and event.details["direction"] == "received"
+
 
 def test_each_message_carries_only_its_allow_list(cn_case, caseworker_a):
     """DP-3: every step's body holds only its schema's fields, and a body with anything
