@@ -637,22 +637,7 @@ def _record_receipt(msg_pk, receipt: str, verified, pinned: PinnedAnchor, now: i
         return _receipt_after_cancel(msg, receipt, verified, pinned, now)
     if msg is None or msg.status not in OutboxMessage.UNDELIVERED:
         return Delivery(str(msg_pk), "skipped", "already settled")
-    log_append(
-        [
-            LogInput(
-                kind=LogKind.RECEIPT_IN,
-                peer=msg.peer.node_id,
-                evidence=receipt,
-                signer_kid=verified.signer_kid,
-                msg_id=str(msg.id),
-                msg_type=msg.msg_type,
-                transport=msg.transport,
-                envelope_digest=verified.envelope_digest,
-                anchor=pinned,
-            )
-        ]
-    )
-    msg.receipt = receipt
+    _log_receipt(msg, receipt, verified, pinned)
     if verified.status in ("accepted", "duplicate"):
         msg.status, msg.acknowledged_at = OutboxStatus.ACKNOWLEDGED, _dt(now)
         msg.last_error = msg.last_error_detail = ""
@@ -842,17 +827,8 @@ def _cancel_at_send(msg: OutboxMessage, now: int) -> Delivery:
     return Delivery(str(msg.id), "cancelled", CANCELLED_AT_SEND)
 
 
-def _receipt_after_cancel(
-    msg: OutboxMessage, receipt: str, verified, pinned: PinnedAnchor, now: int
-) -> Delivery:
-    """The peer answers for a message cancelled while a copy was on its way (a sender had
-    claimed it before the withdrawal committed, or it was in a bundle file). The signed
-    receipt is evidence and is kept. If the peer accepted it, the message *was* delivered:
-    it is recorded as acknowledged (its cancellation time stays) and the DPO sees a
-    security event, since only a retraction can reach it now. A refusal keeps it cancelled.
-    """
-    if msg.receipt == receipt:
-        return Delivery(str(msg.id), "skipped", "already settled")
+def _log_receipt(msg: OutboxMessage, receipt, verified, pinned) -> None:
+    """Append the peer's signed receipt for ``msg`` to the evidence log and keep it on it."""
     log_append(
         [
             LogInput(
@@ -869,6 +845,20 @@ def _receipt_after_cancel(
         ]
     )
     msg.receipt = receipt
+
+
+def _receipt_after_cancel(
+    msg: OutboxMessage, receipt: str, verified, pinned: PinnedAnchor, now: int
+) -> Delivery:
+    """The peer answers for a message cancelled while a copy was on its way (a sender had
+    claimed it before the withdrawal committed, or it was in a bundle file). The signed
+    receipt is evidence and is kept. If the peer accepted it, the message *was* delivered:
+    it is recorded as acknowledged (its cancellation time stays) and the DPO sees a
+    security event, since only a retraction can reach it now. A refusal keeps it cancelled.
+    """
+    if msg.receipt == receipt:
+        return Delivery(str(msg.id), "skipped", "already settled")
+    _log_receipt(msg, receipt, verified, pinned)
     if verified.status not in ("accepted", "duplicate"):
         msg.save(update_fields=["receipt"])
         return Delivery(str(msg.id), "skipped", "cancelled")

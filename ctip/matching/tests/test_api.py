@@ -33,7 +33,7 @@ from ctip.matching.models import (
     PersonLink,
 )
 from ctip.matching.tests.test_node import INTAKE, OTHER, PASSPORT, SOKHA, make
-from ctip.testing.peers import pin_offline_peer, received_from_peer
+from ctip.testing.peers import received_from_peer
 
 pytestmark = pytest.mark.django_db
 
@@ -387,19 +387,6 @@ def test_confirm_refused_when_a_merged_person_is_not_the_users_to_see(
 
 
 # --- cross-border queries and identity requests (one node, the peer pinned offline) -------
-
-
-@pytest.fixture
-def cn_peer(db):
-    return pin_offline_peer("CN")
-
-
-@pytest.fixture
-def sokha(caseworker_a):
-    return person_create(
-        user=caseworker_a,
-        data=PersonInput(name_km="សុខា ចាន់", name_latin="CHAN SOKHA", sex="female", birth_year=2001),
-    )
 
 
 def answer_query(peer, query: MatchQuery, handle: str, score: float = 0.91) -> None:

@@ -26,22 +26,9 @@ from ctip.matching.models import (
     MatchQuery,
     QueryDirection,
 )
-from ctip.testing.peers import pin_offline_peer, received_from_peer
+from ctip.testing.peers import received_from_peer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cn_peer(db):
-    return pin_offline_peer("CN")
-
-
-@pytest.fixture
-def sokha(caseworker_a):
-    return person_create(
-        user=caseworker_a,
-        data=PersonInput(name_km="សុខា ចាន់", name_latin="CHAN SOKHA", sex="female", birth_year=2001),
-    )
 
 
 def test_query_holds_only_encodings_and_is_audited(cn_peer, caseworker_a, sokha):
