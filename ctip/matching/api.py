@@ -67,15 +67,6 @@ def _page(request, rows, serialize):
     return paginator.get_paginated_response(serialize(page))
 
 
-def _readable(obj, field: str):
-    """A field of a record, or None when its data key was destroyed (crypto-shredded)."""
-    try:
-        value = getattr(obj, field)
-    except CryptoError:
-        return None
-    return None if value is None else str(value)
-
-
 # --- The review queue ---------------------------------------------------------------------
 
 
@@ -152,7 +143,7 @@ class CandidateDetailOutSerializer(CandidateOutSerializer):
 def _compared_value(person: Person, field: str):
     if field == "sex":
         return person.sex
-    return _readable(person, field)
+    return selectors.readable(person, field)
 
 
 @extend_schema(
@@ -292,7 +283,7 @@ def person_links(request, pk):
             "unlinked_by": lnk.unlinked_by.username if lnk.unlinked_by else None,
         }
         if show:
-            row["name_latin"] = _readable(lnk.person, "name_latin")
+            row["name_latin"] = selectors.readable(lnk.person, "name_latin")
         rows.append(row)
     data = {
         "person": person.pk,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ctip.accounts import permissions
 from ctip.cases.models import Person
+from ctip.core.crypto import CryptoError
 from ctip.matching.models import (
     CandidateStatus,
     IdentityOutcome,
@@ -198,3 +199,13 @@ def query_peers(*, user) -> list[str]:
         .order_by("node_id")
         .values_list("node_id", flat=True)
     )
+
+
+def readable(obj, field: str) -> str | None:
+    """A field of a record as text, or None when empty or its data key was destroyed
+    (crypto-shredded): a page or answer about a shredded record must not fail."""
+    try:
+        value = getattr(obj, field)
+    except CryptoError:
+        return None
+    return None if value is None else str(value)

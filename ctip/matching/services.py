@@ -12,6 +12,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ctip.accounts import permissions
 from ctip.audit.models import Action
@@ -319,7 +320,7 @@ def person_merge(
     checks run before the writing transaction, so the logged denial is kept)."""
     permissions.require(user, RESOURCE, permissions.CHANGE, request=request)
     if left.pk == right.pk:
-        raise MergeRefused("a person cannot be merged with itself")
+        raise MergeRefused(_("A person cannot be merged with itself."))
     _both_visible(user, [left, right], request=request)
     members = {*cluster_members(left.pk), *cluster_members(right.pk)}
     _both_visible(user, Person.objects.filter(pk__in=members), request=request)
@@ -334,7 +335,7 @@ def _person_merge(
     if len(members) != len(
         {str(p) for p in Person.objects.filter(pk__in=members).values_list("pk", flat=True)}
     ):
-        raise MergeRefused("a person in the cluster no longer exists")
+        raise MergeRefused(_("A person in the merged group no longer exists."))
     now = timezone.now()
     left_link, right_link = _active_link(left.pk), _active_link(right.pk)
     if left_link and right_link and left_link.cluster == right_link.cluster:
@@ -383,7 +384,7 @@ def _person_unmerge(*, user, person: Person, request) -> list[str]:
         .first()
     )
     if link is None:
-        raise MergeRefused("the person is not merged with anyone")
+        raise MergeRefused(_("The person is not merged with anyone."))
     now = timezone.now()
     closed = [link]
     rest = PersonLink.objects.filter(cluster=link.cluster, unlinked_at__isnull=True).exclude(
@@ -418,7 +419,7 @@ def candidate_decide(
         CandidateStatus.REJECTED,
         CandidateStatus.UNSURE,
     }:
-        raise ValidationError({"decision": "unknown decision"})
+        raise ValidationError({"decision": _("Choose same person, different people or not sure.")})
     left = Person.objects.get(pk=candidate.left_id)
     right = Person.objects.get(pk=candidate.right_id)
     _both_visible(user, [left, right], request=request)
@@ -435,6 +436,16 @@ def _candidate_decide(
     *, user, candidate: MatchCandidate, decision: str, left: Person, right: Person, request
 ) -> MatchCandidate:
     candidate = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
+    if (
+        candidate.status == CandidateStatus.CONFIRMED
+        and decision != CandidateStatus.CONFIRMED
+        and str(right.pk) in cluster_members(left.pk)
+    ):
+        # Rejecting a pair that is merged would leave it merged: the merge is undone on its
+        # own (unmerge), with its history, and the pair can then be decided again.
+        raise MergeRefused(
+            _("These records were confirmed and merged: take one out of the merged person first.")
+        )
     candidate.status = decision
     candidate.decided_at = timezone.now()
     candidate.decided_by = user

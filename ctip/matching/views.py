@@ -18,6 +18,7 @@ from ctip.accounts.permissions import permission
 from ctip.audit.services import audit_view
 from ctip.cases.models import Person
 from ctip.cases.selectors import access_person
+from ctip.core.crypto import CryptoError
 from ctip.matching import forms, selectors, services, xborder
 from ctip.matching.models import CandidateStatus
 
@@ -147,9 +148,12 @@ def candidate_detail(request, pk):
 
 
 def _display(person: Person, field: str) -> str:
-    value = getattr(person, field, "")
     if field == "sex":
         return person.get_sex_display()
+    try:
+        value = getattr(person, field, "")
+    except CryptoError:  # its data key was destroyed (crypto-shredded)
+        return _("(erased)")
     return "" if value is None else str(value)
 
 
@@ -182,14 +186,18 @@ def person_history(request, pk):
     )
     # Identities the other country disclosed for this person (sent identity requests).
     asked = xborder.identity_requests(user=request.user, person=person)
-    disclosed = [a for a in asked if a.identity] if permissions.sees_pii(request.user) else []
+    readable = permissions.sees_pii(request.user)
+    disclosed = [a for a in asked if readable and selectors.readable(a, "identity")]
     audit_view(actor=request.user, objects=disclosed, fields=["identity"], request=request)
     return render(
         request,
         "matching/person.html",
         {
             "person": person,
-            "links": links,
+            "links": [
+                (lnk, selectors.readable(lnk.person, "name_latin") if shown else None)
+                for lnk in links
+            ],
             "identity_requests": [
                 (
                     a,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from ctip.audit.models import AuditEvent
@@ -174,6 +175,25 @@ def test_reject_and_not_sure(trio, caseworker_a):
     assert not PersonLink.objects.exists()
 
 
+def test_a_merged_pair_is_not_rejected_behind_the_merge(trio, caseworker_a):
+    candidate = MatchCandidate.objects.first()
+    services.candidate_decide(user=caseworker_a, candidate=candidate, decision="confirmed")
+    left = Person.objects.get(pk=candidate.left_id)
+    for decision in ("rejected", "unsure"):
+        with pytest.raises(services.MergeRefused, match="take one out"):
+            services.candidate_decide(user=caseworker_a, candidate=candidate, decision=decision)
+    candidate.refresh_from_db()
+    assert candidate.status == "confirmed"
+    assert str(candidate.right_id) in services.cluster_members(left.pk)
+    # Once the merge is undone (with its history), the pair may be decided again.
+    services.person_unmerge(user=caseworker_a, person=left)
+    services.candidate_decide(user=caseworker_a, candidate=candidate, decision="rejected")
+    candidate.refresh_from_db()
+    assert candidate.status == "rejected"
+    with pytest.raises(ValidationError, match="same person, different people"):
+        services.candidate_decide(user=caseworker_a, candidate=candidate, decision="merge!")
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
@@ -290,3 +310,21 @@ def test_the_persons_record_links_to_its_matching_page_for_those_who_may_use_it(
     # A role without the matching right sees the record without the link.
     other = client_of(dpo).get(reverse("cases:person_detail", args=[person.pk]))
     assert other.status_code == 200 and target not in other.content.decode()
+
+
+def test_pages_about_a_crypto_shredded_person_still_open(trio, caseworker_a, client_of):
+    from django.utils import timezone
+
+    from ctip.core.models import DataKey
+
+    a, b, _ = trio
+    candidate = MatchCandidate.objects.get(
+        left=min(a, b, key=lambda p: str(p.pk)), right=max(a, b, key=lambda p: str(p.pk))
+    )
+    services.candidate_decide(user=caseworker_a, candidate=candidate, decision="confirmed")
+    DataKey.objects.filter(pk=b.data_key_id).update(shredded_at=timezone.now(), wrapped="")
+    client = client_of(caseworker_a)
+    detail = client.get(f"/matching/candidates/{candidate.pk}/")
+    assert detail.status_code == 200 and "(erased)" in detail.content.decode()
+    history = client.get(f"/matching/persons/{a.pk}/")
+    assert history.status_code == 200 and b.reference in history.content.decode()
