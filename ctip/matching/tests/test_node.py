@@ -328,3 +328,38 @@ def test_pages_about_a_crypto_shredded_person_still_open(trio, caseworker_a, cli
     assert detail.status_code == 200 and "(erased)" in detail.content.decode()
     history = client.get(f"/matching/persons/{a.pk}/")
     assert history.status_code == 200 and b.reference in history.content.decode()
+
+
+def test_an_edited_person_is_checked_again(
+    caseworker_a, supervisor_a, django_capture_on_commit_callbacks
+):
+    from huey.contrib.djhuey import HUEY
+
+    from ctip.cases.services import person_set_sealed, person_update
+    from ctip.matching.models import PersonKey
+
+    passport = make(caseworker_a, PASSPORT)
+    other = make(caseworker_a, OTHER)
+    keys_before = set(PersonKey.objects.filter(person=other).values_list("token", flat=True))
+    assert not MatchCandidate.objects.exists()
+    HUEY.immediate = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as queued:
+            # The name was mistyped at intake: corrected, it is the passport holder's.
+            person_update(
+                user=caseworker_a,
+                person=other,
+                data=PersonInput(**{**OTHER, **INTAKE, "name_latin": "Sokhar Chan"}),
+            )
+        assert len(queued) == 1
+        with django_capture_on_commit_callbacks(execute=True) as queued:
+            person_set_sealed(
+                user=supervisor_a, person=passport, sealed=True, reason="a witness in a trial"
+            )
+        assert queued == []  # a save touching no compared field queues nothing
+    finally:
+        HUEY.immediate = False
+    found = MatchCandidate.objects.get()
+    assert {found.left_id, found.right_id} == {passport.pk, other.pk}
+    keys_after = set(PersonKey.objects.filter(person=other).values_list("token", flat=True))
+    assert keys_after and keys_after != keys_before
