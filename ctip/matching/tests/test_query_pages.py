@@ -27,19 +27,11 @@ from ctip.exchange.models import OutboxMessage
 from ctip.matching import xborder
 from ctip.matching.models import IdentityRequest, MatchQuery, QueryDirection
 from ctip.matching.services import RESOURCE
+from ctip.matching.tests.test_xborder import IDENTITY
 from ctip.testing import personas
 from ctip.testing.peers import pin_offline_peer, received_from_peer
 
 pytestmark = pytest.mark.django_db
-
-IDENTITY = {
-    "case_ref": "CN-C-ABCD1234",
-    "name_zh": "索卡·占",
-    "sex": "female",
-    "nationality": "KH",
-    "born_from": 2000,
-    "born_to": 2002,
-}
 
 
 @pytest.fixture
