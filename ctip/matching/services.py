@@ -176,10 +176,13 @@ def _tokens(f: Features) -> dict[str, str]:
 NO_KEYS = "-"
 
 
-def _keys_store(pairs: Iterable[tuple[str, Iterable[str]]]) -> None:
-    """Replace the stored blocking-key tokens of these persons."""
+def _keys_store(pairs: Iterable[tuple[str, Iterable[str]]], *, replace: bool = True) -> None:
+    """Store the blocking-key tokens of these persons, replacing theirs (``replace=False``
+    for persons known to have none: no delete with one parameter per person, which a
+    sweep of a large node would push past the database's limit)."""
     pairs = [(pk, list(tokens) or [NO_KEYS]) for pk, tokens in pairs]
-    PersonKey.objects.filter(person_id__in=[pk for pk, _ in pairs]).delete()
+    if replace:
+        PersonKey.objects.filter(person_id__in=[pk for pk, _ in pairs]).delete()
     PersonKey.objects.bulk_create(
         [PersonKey(person_id=pk, token=t) for pk, tokens in pairs for t in tokens],
         batch_size=2000,
@@ -196,7 +199,8 @@ def _key_the_unkeyed() -> None:
     records = [record for _, record in readable_records(persons)]
     unreadable = {str(p.pk) for p in persons} - {r.id for r in records}  # crypto-shredded
     _keys_store(
-        [*((f.id, _tokens(f)) for f in prepare(records, CONFIG)), *((pk, []) for pk in unreadable)]
+        [*((f.id, _tokens(f)) for f in prepare(records, CONFIG)), *((pk, []) for pk in unreadable)],
+        replace=False,
     )
 
 
@@ -261,7 +265,7 @@ def matching_sweep() -> dict[str, int]:
     # Every person's blocking keys, afresh (names edited since, persons from before the
     # key table, a changed engine).
     PersonKey.objects.all().delete()
-    _keys_store((f.id, _tokens(f)) for f in prepare(records, CONFIG))
+    _keys_store(((f.id, _tokens(f)) for f in prepare(records, CONFIG)), replace=False)
     TrainedModel.objects.create(
         parameters=result.model.as_dict(), records=len(records), pairs=result.blocking.pairs
     )
