@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ctip.accounts import permissions
+from ctip.accounts.models import Country
 from ctip.audit.services import audit_view
 from ctip.cases.models import Person
 from ctip.cases.selectors import access_person
@@ -43,7 +44,6 @@ DECISIONS = [
     (CandidateStatus.REJECTED, CandidateStatus.REJECTED.label),
     (CandidateStatus.UNSURE, CandidateStatus.UNSURE.label),
 ]
-PEERS = ["KH", "CN"]
 
 
 def _flag(request, name: str) -> bool:
@@ -335,7 +335,7 @@ person_unmerge.ctip_permission = (RESOURCE, permissions.CHANGE)
 
 
 class QueryInSerializer(serializers.Serializer):
-    to = serializers.ChoiceField(choices=PEERS, help_text="the node to ask")
+    to = serializers.ChoiceField(choices=Country.choices, help_text="the node to ask")
 
 
 class AnswerCandidateOutSerializer(serializers.Serializer):
