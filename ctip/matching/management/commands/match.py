@@ -4,7 +4,8 @@
     ctip match sweep --home DIR
     ctip match key-rotate --to CN --home DIR
     ctip match query --person REF --to CN --username U --home DIR
-    ctip match answers --home DIR
+    ctip match answers [--since DATE] [--person ID|REF] [--peer CN] [--status S]
+                       [--limit N | --all] --home DIR
     ctip match identity --handle H --username U [--purpose P] --home DIR
     ctip match identities --username U --home DIR
     ctip match purge-handles --home DIR
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -68,7 +69,20 @@ class Command(BaseCommand):
         q.add_argument("--name", help="or a name: every person the user finds (at most 5)")
         q.add_argument("--to", required=True)
         q.add_argument("--username", required=True)
-        sub.add_parser("answers", help="the answers to this node's queries (JSON)")
+        a = sub.add_parser(
+            "answers",
+            help=f"this node's match queries with their answers, newest first (JSON; the "
+            f"newest {ANSWERS_SHOWN} unless --all or --limit)",
+        )
+        a.add_argument(
+            "--since", help="sent on or after this day (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
+        )
+        a.add_argument("--person", help="about this person (id or reference)")
+        a.add_argument("--peer", help="sent to this node (KH, CN)")
+        a.add_argument("--status", choices=ANSWER_STATES, help="; ".join(ANSWER_STATES.values()))
+        shown = a.add_mutually_exclusive_group()
+        shown.add_argument("--limit", type=int, default=ANSWERS_SHOWN, help="at most N queries")
+        shown.add_argument("--all", action="store_true", help="every query that matches")
         i = sub.add_parser("identity", help="ask the other node who is behind a handle")
         i.add_argument("--handle", required=True)
         i.add_argument("--username", required=True)
@@ -176,20 +190,43 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued query {query.query_id} for {person.reference}")
 
     def do_answers(self, opts) -> None:
+        """The sent queries, newest first: references, handles, scores and refusal codes,
+        no personal data (as ``GET /api/v1/matching/queries``). A note on stderr says when
+        more queries match than were printed, so stdout stays one JSON list."""
         from ctip.matching.models import MatchQuery, QueryDirection
 
+        qs = MatchQuery.objects.filter(direction=QueryDirection.OUT)
+        if opts["since"]:
+            qs = qs.filter(created_at__gte=_since(opts["since"]))
+        if opts["person"]:
+            qs = qs.filter(person=_person(opts["person"]))
+        if opts["peer"]:
+            qs = qs.filter(peer=opts["peer"].upper())
+        if opts["status"]:
+            qs = qs.filter(_answer_state(opts["status"]))
+        qs = qs.select_related("person", "asked_by").order_by("-created_at", "-pk")
+        if not opts["all"] and opts["limit"] < 1:
+            raise CommandError("--limit: must be 1 or more")
+        queries = list(qs if opts["all"] else qs[: opts["limit"] + 1])
+        if not opts["all"] and len(queries) > opts["limit"]:
+            queries = queries[: opts["limit"]]
+            self.stderr.write(
+                f"The newest {opts['limit']} of {qs.count()} queries; --all for every one."
+            )
         rows = [
             {
                 "query_id": q.query_id,
                 "peer": q.peer,
                 "person": q.person.reference if q.person else None,
+                "asked_by": q.asked_by.username if q.asked_by else None,
+                "sent_at": q.created_at.isoformat(),
+                "status": _state_of(q),
                 "answered": q.answered_at is not None,
+                "answered_at": q.answered_at.isoformat() if q.answered_at else None,
                 "refused": q.refused,
                 "candidates": q.answer,
             }
-            for q in MatchQuery.objects.filter(direction=QueryDirection.OUT).select_related(
-                "person"
-            )
+            for q in queries
         ]
         self.stdout.write(json.dumps(rows, indent=1))
 
@@ -242,6 +279,70 @@ class Command(BaseCommand):
         from ctip.matching.xborder import handles_purge
 
         self.stdout.write(f"Deleted {handles_purge()} expired match handles")
+
+
+# The states of a sent match query (``--status`` of ``match answers``).
+ANSWER_STATES = {
+    "waiting": "waiting: not answered yet",
+    "refused": "refused: the peer did not answer (rate limit, unknown key)",
+    "no-match": "no-match: answered, no one similar enough",
+    "matched": "matched: answered with candidates",
+}
+ANSWERS_SHOWN = 50
+
+
+def _answer_state(state: str):
+    from django.db.models import Q
+
+    answered = Q(answered_at__isnull=False)
+    return {
+        "waiting": Q(answered_at__isnull=True),
+        "refused": answered & ~Q(refused=""),
+        "no-match": answered & Q(refused="", answer=[]),
+        "matched": answered & Q(refused="") & ~Q(answer=[]),
+    }[state]
+
+
+def _state_of(query) -> str:
+    if query.answered_at is None:
+        return "waiting"
+    if query.refused:
+        return "refused"
+    return "matched" if query.answer else "no-match"
+
+
+def _since(text: str):
+    """A day (from its midnight, in the node's time zone) or a time (naive: the node's)."""
+    from django.utils import timezone
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    try:
+        when = parse_datetime(text)
+        if when is None and (day := parse_date(text)) is not None:
+            when = datetime.combine(day, datetime.min.time())
+    except ValueError:
+        when = None
+    if when is None:
+        raise CommandError(
+            f"--since: {text!r} is not a day (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM)"
+        )
+    return when if timezone.is_aware(when) else timezone.make_aware(when)
+
+
+def _person(ref: str):
+    """A person by id or by reference (the node operator sees every person)."""
+    import uuid
+
+    from ctip.cases.models import Person
+
+    try:
+        lookup = {"pk": uuid.UUID(ref)}
+    except ValueError:
+        lookup = {"reference": ref}
+    person = Person.objects.filter(**lookup).first()
+    if person is None:
+        raise CommandError("--person: no such person")
+    return person
 
 
 def _user(username: str):
