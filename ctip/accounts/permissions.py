@@ -61,6 +61,9 @@ TWO_FACTOR_ROLES = {role for role, caps in CAPABILITIES.items() if "pii" in caps
     Role.NODE_ADMIN,
     Role.DIRECTORY_EDITOR,
     Role.CIVIL_REGISTRAR,  # reads holders' names and numbers on certificates
+    # Sees no victim's data, but manages trainings: participants' names, positions and
+    # contacts of officials, and the certificates issued to them (SECURITY.md #29).
+    Role.ME_OFFICER,
 }
 
 

@@ -40,8 +40,9 @@ def test_two_factor_required_for_roles_that_see_personal_data():
         "node_admin",
         "directory_editor",
         "civil_registrar",
+        "me_officer",  # manages training participants: names and contacts of officials
     } <= set(TWO_FACTOR_ROLES)
-    assert "me_officer" not in TWO_FACTOR_ROLES
+    assert "data_protection_officer" not in TWO_FACTOR_ROLES
 
 
 def test_password_only_session_cannot_open_personal_data(caseworker_a):
@@ -75,13 +76,20 @@ def test_totp_completes_sign_in_once_and_rejects_reuse_and_old_codes(caseworker_
     )
 
 
-def test_me_officer_signs_in_without_second_factor(me_officer):
-    assert not needs_two_factor(me_officer)
+def test_me_officer_needs_the_second_factor_then_lands_on_the_plan(me_officer):
+    # SECURITY.md #29: the M&E officer manages training participants (names, positions
+    # and contacts of officials), so a password alone opens nothing.
+    assert needs_two_factor(me_officer)
     client = Client()
-    assert sign_in(client, "me_officer")["Location"] == "/"
+    assert sign_in(client, "me_officer")["Location"].startswith("/accounts/verify/")
+    assert client.get("/plan/")["Location"] == "/accounts/verify/"
+    assert client.get("/training/")["Location"] == "/accounts/verify/"
+    assert client.get("/api/v1/me").status_code in (401, 403)
+    assert client.post("/accounts/verify/", {"token": code_for(me_officer)})["Location"] == "/"
     # The secretariat's home is the Plan of Action dashboard.
     assert client.get("/")["Location"] == "/plan/"
     assert client.get("/plan/").status_code == 200
+    assert client.get("/api/v1/me").json()["roles"] == ["me_officer"]
 
 
 def test_wrong_password_plain_error_audit_and_lockout(caseworker_a):
