@@ -825,3 +825,66 @@ class RepatriationStep(CaseRecord):
 
     class Meta:
         ordering = ["at"]
+
+
+# --- Retention: legal holds (DP-7, docs/retention.md) -------------------------------------
+
+
+class LegalHold(models.Model):
+    """A person or a case that the retention purge must keep, whatever its age (a court
+    order, a prosecution, a complaint). A hold on a person also keeps every case of the
+    person; a hold on a case keeps the case and its person. Released, not deleted: the row
+    keeps who placed and released it and when. The reason is encrypted under the held
+    record's data key (it may name people), so it goes when the record is shredded."""
+
+    PII_FIELDS = ("reason",)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    data_key = DataKeyField()
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    reason = EncryptedTextField(_("reason"))
+    placed_at = models.DateTimeField(default=timezone.now, editable=False)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False, case__isnull=True)
+                | models.Q(person__isnull=True, case__isnull=False),
+                name="legal_hold_one_record",
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(released_at__isnull=True, person__isnull=False),
+                name="legal_hold_one_active_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(released_at__isnull=True, case__isnull=False),
+                name="legal_hold_one_active_per_case",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(released_at__isnull=True, released_by__isnull=True)
+                | models.Q(released_at__isnull=False, released_by__isnull=False),
+                name="legal_hold_released_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"legal hold {self.pk}"
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None

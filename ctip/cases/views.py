@@ -705,7 +705,8 @@ def case_document_download(request, pk, document_pk):
         raise permissions.deny(
             request.user, "case_document", permissions.VIEW, document_pk, request
         )
-    document = case.documents.filter(pk=document_pk).first()
+    # A document whose case was crypto-shredded has no bytes left to send: not found.
+    document = case.documents.filter(pk=document_pk, data_key__shredded_at__isnull=True).first()
     if document is None:
         raise permissions.deny(
             request.user, "case_document", permissions.VIEW, document_pk, request
