@@ -13,7 +13,10 @@ from ctip.accounts.permissions import needs_two_factor
 
 # Paths a signed-in user may reach before finishing two-factor sign-in.
 OPEN_PREFIXES = (
-    "/accounts/",
+    # Signing in and out only: the accounts pages under /accounts/users/ need the factor.
+    "/accounts/login/",
+    "/accounts/verify/",
+    "/accounts/logout/",
     "/i18n/",
     "/static/",
     "/healthz",

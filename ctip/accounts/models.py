@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -71,9 +73,30 @@ class Agency(models.Model):
 class User(AbstractUser):
     agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT)
     preferred_language = models.CharField(max_length=10, default="en")
+    # Raised by ``services.user_sessions_end`` (an administrator's kill, deactivation, a new
+    # password, a role removed): every session signed before it stops at its next request.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["username"]
+
+    # Django checks this hash on every request and ends the session when it differs (that
+    # is how a new password signs out other browsers). The generation joins the password
+    # in it, so ending a user's sessions needs neither the session store nor the password.
+    def get_session_auth_hash(self) -> str:
+        return self._ctip_session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._ctip_session_hash(secret=fallback_secret)
+
+    def _ctip_session_hash(self, *, secret: str | None) -> str:
+        return salted_hmac(
+            "ctip.accounts.User.session_auth_hash",
+            f"{self.password}\x00{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def roles(self) -> frozenset[str]:

@@ -1,4 +1,4 @@
-"""Writes of accounts: users, roles, agencies, API tokens, two-factor devices, grants."""
+"""Writes of accounts: users, roles, agencies, API tokens, two-factor devices, grants, sessions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -21,7 +25,7 @@ from ctip.accounts.models import (
     hash_token,
 )
 from ctip.audit.models import Action
-from ctip.audit.services import audit_record
+from ctip.audit.services import audit_record, audit_security_event
 
 
 @dataclass(frozen=True)
@@ -128,3 +132,119 @@ def grant_access(
         details={"resource": resource, "object_id": str(object_id), "grantee": user.pk},
     )
     return grant
+
+
+# --- Ending sessions (SECURITY.md #31) ---------------------------------------------------
+
+DB_SESSIONS = "django.contrib.sessions.backends.db"
+
+
+class SessionEndReason:
+    """Why a user's sessions were ended (a code in the audit row, never free text)."""
+
+    ADMINISTRATOR = "administrator"
+    DEACTIVATED = "deactivated"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason code, not a password
+    ROLE_REMOVED = "role_removed"
+
+
+def stored_sessions() -> dict[str, list[str]] | None:
+    """Unexpired sessions in the database session store, by user id: ``{"12": [key, ...]}``.
+    ``None`` when sessions are kept elsewhere (then they cannot be counted, but ending them
+    still works: see ``User.get_session_auth_hash``)."""
+    if settings.SESSION_ENGINE != DB_SESSIONS:
+        return None
+    from django.contrib.sessions.models import Session
+
+    found: dict[str, list[str]] = {}
+    # A node has tens to a few hundred open sessions: decoding them all is cheap.
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        user_id = session.get_decoded().get(SESSION_KEY)
+        if user_id is not None:
+            found.setdefault(str(user_id), []).append(session.session_key)
+    return found
+
+
+@transaction.atomic
+def user_sessions_end(
+    *, actor, user: User, reason: str = SessionEndReason.ADMINISTRATOR, request=None
+) -> int:
+    """End every session of ``user`` at once: each one is signed out at its next request,
+    whatever the session store, and the stored ones are deleted now. Returns how many stored
+    sessions were deleted. API tokens are not sessions: they stop with deactivation or when
+    revoked."""
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+    keys = (stored_sessions() or {}).get(str(user.pk), [])
+    if keys:
+        from django.contrib.sessions.models import Session
+
+        Session.objects.filter(session_key__in=keys).delete()
+    audit_security_event(
+        actor=actor,
+        event="sessions_ended",
+        object_type="accounts.user",
+        object_id=str(user.pk),
+        details={"reason": reason, "sessions": len(keys)},
+        request=request,
+    )
+    return len(keys)
+
+
+@transaction.atomic
+def user_set_active(*, actor, user: User, active: bool, request=None) -> User:
+    """Deactivate (sessions end at once; API tokens stop answering) or reactivate a user."""
+    user.is_active = active
+    user.full_clean()
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        obj=user,
+        fields=["is_active"],
+        details={"is_active": active},
+        request=request,
+    )
+    if not active:
+        user_sessions_end(
+            actor=actor, user=user, reason=SessionEndReason.DEACTIVATED, request=request
+        )
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, actor, user: User, password: str, request=None) -> User:
+    """A new password (checked by the password validators); every session of the user ends.
+    Raises ``ValidationError`` on ``password``. The password is never audited or logged."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=user, fields=["password"], request=request)
+    user_sessions_end(
+        actor=actor, user=user, reason=SessionEndReason.PASSWORD_CHANGED, request=request
+    )
+    return user
+
+
+@transaction.atomic
+def role_remove(*, actor, user: User, role: str, request=None) -> None:
+    """Take a role away; every session of the user ends (a session keeps no right it had).
+    Raises ``ValueError`` if the user does not hold the role."""
+    deleted, _ = RoleAssignment.objects.filter(user=user, role=role).delete()
+    if not deleted:
+        raise ValueError(f"the user does not hold the role {role!r}")
+    user.__dict__.pop("_roles", None)
+    audit_record(
+        actor=actor,
+        action=Action.DELETE,
+        object_type="accounts.roleassignment",
+        object_id=str(user.pk),
+        details={"role": role},
+        request=request,
+    )
+    user_sessions_end(actor=actor, user=user, reason=SessionEndReason.ROLE_REMOVED, request=request)

@@ -1,18 +1,20 @@
-"""Sign-in (password, then the authenticator code), sign-out."""
+"""Sign-in (password, then the authenticator code), sign-out; the node administrator's
+accounts pages (who has an account, and ending a user's sessions)."""
 
 from __future__ import annotations
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token
 
+from ctip.accounts import permissions, selectors, services
 from ctip.accounts.forms import LoginForm, VerifyForm
-from ctip.accounts.permissions import needs_two_factor, public
+from ctip.accounts.permissions import needs_two_factor, permission, public
 from ctip.audit.services import audit_security_event
 
 
@@ -87,3 +89,56 @@ def verify_view(request):
 def logout_view(request):
     auth.logout(request)
     return redirect("accounts:login")
+
+
+# --- The node administrator's accounts pages ---------------------------------------------
+
+
+@permission("user", permissions.VIEW)
+@require_GET
+def user_list(request):
+    users = selectors.user_list(user=request.user)
+    sessions = services.stored_sessions()
+    rows = [
+        {
+            "user": u,
+            "roles": sorted(a.get_role_display() for a in u.role_assignments.all()),
+            "sessions": None if sessions is None else len(sessions.get(str(u.pk), ())),
+        }
+        for u in users
+    ]
+    return render(request, "accounts/user_list.html", {"rows": rows})
+
+
+@permission("user", permissions.VIEW)
+@require_GET
+def user_detail(request, pk: int):
+    account = selectors.access_user(request.user, pk, request=request)
+    sessions = services.stored_sessions()
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "account": account,
+            "roles": sorted(a.get_role_display() for a in account.role_assignments.all()),
+            "sessions": None if sessions is None else len(sessions.get(str(account.pk), ())),
+            "may_end": permissions.can(request.user, "user", permissions.CHANGE),
+        },
+    )
+
+
+@permission("user", permissions.CHANGE)
+@require_POST
+def user_end_sessions(request, pk: int):
+    account = selectors.access_user(request.user, pk, action=permissions.CHANGE, request=request)
+    ended = services.user_sessions_end(actor=request.user, user=account, request=request)
+    if account.pk == request.user.pk:
+        # Our own session is among those ended: sign out now, not at the next request.
+        auth.logout(request)
+        return redirect("accounts:login")
+    messages.success(
+        request,
+        _("All sessions of %(username)s were ended (%(count)s open).")
+        % {"username": account.username, "count": ended},
+    )
+    return redirect("accounts:user_detail", pk=account.pk)

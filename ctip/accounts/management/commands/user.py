@@ -1,15 +1,28 @@
 from __future__ import annotations
 
+import secrets
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from ctip.accounts.models import Agency, Role
-from ctip.accounts.services import user_create
+from ctip.accounts.models import Agency, Role, User
+from ctip.accounts.services import (
+    role_remove,
+    user_create,
+    user_sessions_end,
+    user_set_active,
+    user_set_password,
+)
 
 
 class Command(BaseCommand):
-    help = "Manage users: 'user add --username U --role R [--role R2] --agency CODE'."
+    help = (
+        "Manage users: 'user add --username U --role R [--role R2] --agency CODE'; "
+        "'user end-sessions --username U' signs the user out everywhere at once; "
+        "'user deactivate', 'user activate', 'user password' (a new random password, printed "
+        "once) and 'user remove-role --role R' (the last three also end the user's sessions)."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -19,8 +32,45 @@ class Command(BaseCommand):
         add.add_argument("--agency", required=True, help="agency code")
         add.add_argument("--password", help="default: a random one, printed once")
         add.add_argument("--language", default="en", choices=["en", "km", "zh-hans"])
+        for name, text in (
+            ("end-sessions", "end every session of the user now"),
+            ("deactivate", "deactivate the user and end their sessions"),
+            ("activate", "let a deactivated user sign in again"),
+            ("password", "set a new random password (printed once) and end their sessions"),
+        ):
+            sub.add_parser(name, help=text).add_argument("--username", required=True)
+        remove = sub.add_parser("remove-role", help="take a role away and end their sessions")
+        remove.add_argument("--username", required=True)
+        remove.add_argument("--role", required=True, choices=Role.values)
 
     def handle(self, *args, action, **options):
+        if action == "add":
+            return self._add(options)
+        user = User.objects.filter(username=options["username"]).first()
+        if user is None:
+            raise CommandError(f"--username: no user {options['username']!r}", returncode=2)
+        if action == "end-sessions":
+            ended = user_sessions_end(actor=None, user=user)
+            self.stdout.write(f"Ended the sessions of {user.username} ({ended} open)")
+        elif action in ("deactivate", "activate"):
+            user_set_active(actor=None, user=user, active=action == "activate")
+            done = "Activated" if action == "activate" else "Deactivated (sessions ended)"
+            self.stdout.write(f"{done}: {user.username}")
+        elif action == "password":
+            password = f"{secrets.token_urlsafe(12)}-{secrets.token_hex(2)}"
+            user_set_password(actor=None, user=user, password=password)
+            self.stdout.write(f"New password of {user.username} (sessions ended): {password}")
+        elif action == "remove-role":
+            try:
+                role_remove(actor=None, user=user, role=options["role"])
+            except ValueError:
+                raise CommandError(
+                    f"--role: {user.username} does not hold {options['role']!r}", returncode=2
+                ) from None
+            self.stdout.write(f"Removed {options['role']} from {user.username} (sessions ended)")
+        return None
+
+    def _add(self, options):
         agency = Agency.objects.filter(code=options["agency"]).first()
         if agency is None:
             raise CommandError(f"--agency: no agency with code {options['agency']!r}", returncode=2)
