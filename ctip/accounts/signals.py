@@ -1,14 +1,18 @@
-"""Sign-in, sign-out and failed sign-in go into the audit log."""
+"""Sign-in, sign-out and failed sign-in go into the audit log; a sign-in lock (django-axes)
+is a security event and an alert to the data protection officers."""
 
 from __future__ import annotations
 
 import time
 
+from axes.helpers import get_cool_off, get_failure_limit
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
 from django.dispatch import receiver
 
 from ctip.audit.models import Action
-from ctip.audit.services import audit_record
+from ctip.audit.services import audit_record, audit_security_event
 
 
 @receiver(user_logged_in)
@@ -36,4 +40,41 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         object_type="accounts.user",
         details={"username": username},
         request=request,
+    )
+
+
+@receiver(user_locked_out)
+def on_locked_out(sender, request, username=None, ip_address=None, **kwargs):
+    """SECURITY.md #30: the lock is recorded and the DPOs are told, once per lock.
+
+    django-axes sends this signal when a failure reaches the limit, and again for every try
+    while the lock holds (each one counted, and extending the lock); only the failure that
+    reached the limit begins a lock. (The count starts again once a lock has expired.)"""
+    failures = getattr(request, "axes_failures_since_start", None)
+    if request is None or failures is None:
+        return  # axes refused a try during the lock without counting it
+    if failures != get_failure_limit(request, getattr(request, "axes_credentials", None)):
+        return
+    from ctip.accounts.alerts import LOCKED_OUT, alert_lockout
+    from ctip.accounts.models import User
+
+    account = User.objects.filter(username=username).first() if username else None
+    cool_off = get_cool_off(request)
+    # The name typed is not repeated here (it may be a password typed in the wrong field):
+    # an existing account is named by its id, and the address is the row's own column.
+    event = audit_security_event(
+        actor=None,
+        event=LOCKED_OUT,
+        object_type="accounts.user",
+        object_id=str(account.pk) if account else "",
+        details={
+            "account_exists": account is not None,
+            "failures": failures,
+            "unlocks_after_minutes": int(cool_off.total_seconds() // 60) if cool_off else None,
+        },
+        request=request,
+    )
+    account_id = account.pk if account else None
+    transaction.on_commit(
+        lambda: alert_lockout(event_seq=event.seq, account_id=account_id, cool_off=cool_off)
     )
