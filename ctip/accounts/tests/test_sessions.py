@@ -13,7 +13,9 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from ctip.accounts import services
 from ctip.accounts.models import Role
@@ -239,3 +241,26 @@ def test_the_command_ends_sessions_and_says_what_it_did(caseworker_a, colleague_
         call_command("user", "end-sessions", "--username", "nobody")
     with pytest.raises(CommandError, match="--role"):
         call_command("user", "remove-role", "--username", "colleague_a", "--role", "node_admin")
+
+
+def test_a_cookie_replayed_after_sign_out_is_refused(caseworker_a, client_of):
+    browser = client_of(caseworker_a)
+    cookie = browser.cookies["sessionid"].value
+    assert browser.post("/accounts/logout/")["Location"] == "/accounts/login/"
+    replay = Client()
+    replay.cookies["sessionid"] = cookie
+    assert signed_out(replay)
+
+
+def test_the_accounts_list_takes_the_same_queries_for_more_users(
+    node_admin, agency_a, client_of, django_assert_max_num_queries
+):
+    admin = client_of(node_admin)
+    admin.get("/accounts/users/")  # warm: the session and the user are read once per request
+    with CaptureQueriesContext(connection) as few:
+        assert admin.get("/accounts/users/").status_code == 200
+    for i in range(5):
+        personas.make_user(f"extra_{i}", agency_a, Role.CASEWORKER, Role.SUPERVISOR)
+    with django_assert_max_num_queries(len(few)):
+        page = admin.get("/accounts/users/")
+    assert page.status_code == 200 and "extra_4" in page.content.decode()
