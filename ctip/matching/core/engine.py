@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import lru_cache, partial
 from itertools import combinations, islice
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -52,6 +53,9 @@ from .latin import khmer_latin_key, sound_skeleton
 from .names import _parse_cached, parse_name
 from .people import PersonRecord
 from .text import dedupe
+
+if TYPE_CHECKING:
+    from .columns import Columns
 
 __all__ = [
     "ComparisonLevel",
@@ -262,7 +266,7 @@ def prepare(
         # depend on the order of a set).
         best = sorted(min(p, key=lambda k: (len(k), k)) for p in parts)
         birth = rec.birth
-        day = birth.earliest.strftime("%Y%m%d") if birth and birth.earliest == birth.latest else ""
+        day = _day(birth.earliest) if birth and birth.earliest == birth.latest else ""
         extra = tuple(
             sorted(
                 (k, _norm_extra(v)) for k, v in (extras.get(rec.id) or {}).items() if _norm_extra(v)
@@ -303,6 +307,11 @@ def prepare(
             )
         )
     return out
+
+
+def _day(d: date) -> str:
+    """YYYYMMDD (strftime is slow, and pads years before 1000 differently per platform)."""
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
 _MARKS: dict[frozenset[str], tuple[frozenset[int], tuple[str, ...], tuple[str, ...]]] = {}
@@ -1087,6 +1096,12 @@ class FellegiSunter:
 _FLOOR = 1e-6
 
 
+def _in_order(vectors: Counter) -> list[tuple[tuple[int | None, ...], int]]:
+    """(vector, count) items in one order whatever order the pairs were met in: the sums
+    of floating-point numbers over them then do not depend on it."""
+    return sorted(vectors.items(), key=lambda item: tuple(-1 if v is None else v for v in item[0]))
+
+
 def _normalise(counts: list[float]) -> list[float]:
     total = sum(counts)
     if total <= 0:
@@ -1129,9 +1144,16 @@ def _initial_m(n_levels: int) -> list[float]:
 
 
 def estimate_u(
-    feats: Sequence[Features], names: Sequence[str], config: EngineConfig
+    feats: Sequence[Features],
+    names: Sequence[str],
+    config: EngineConfig,
+    *,
+    columns: Columns | None = None,
 ) -> dict[str, list[float]]:
-    """u probabilities from random pairs (almost all of which are different people)."""
+    """u probabilities from random pairs (almost all of which are different people);
+    ``columns``: the records' :class:`~.columns.Columns`, when the caller has them."""
+    from .columns import Columns, levels
+
     rng = random.Random(config.seed)  # noqa: S311 - a reproducible sample, not a secret
     n = len(feats)
     counts = {k: [1.0] * level_count(k) for k in names}  # add-one smoothing
@@ -1142,11 +1164,14 @@ def estimate_u(
         sample: Iterable[tuple[int, int]] = combinations(range(n), 2)
     else:
         sample = (tuple(rng.sample(range(n), 2)) for _ in range(config.u_sample_pairs))
-    compare = comparer(tuple(names))
-    for i, j in sample:
-        for name, level in zip(names, compare(feats[i], feats[j]), strict=True):
-            if level is not None:
-                counts[name][level] += 1
+    pairs = np.array(list(sample), dtype=np.int64).reshape(-1, 2)
+    cols = columns if columns is not None and columns.names == tuple(names) else None
+    rows = levels(cols or Columns(feats, names), pairs[:, 0], pairs[:, 1])
+    for k, name in enumerate(names):
+        found = rows[:, k]
+        per_level = np.bincount(found[found >= 0], minlength=level_count(name))
+        for level, c in enumerate(per_level.tolist()):
+            counts[name][level] += c
     return {k: _normalise(v) for k, v in counts.items()}
 
 
@@ -1239,7 +1264,7 @@ def train(
     model = fit(vectors, names, u, config, all_pairs=all_pairs)
     if not vectors or not all_pairs:
         return model
-    items = list(vectors.items())
+    items = _in_order(vectors)
     for _ in range(U_ROUNDS - 1):
         counted = {k: list(model.u[k]) for k in names}
         for name, levels in COUNTED_LEVELS.items():
@@ -1310,7 +1335,7 @@ def fit(
     )
     if not vectors:
         return model
-    items = list(vectors.items())
+    items = _in_order(vectors)
     run = {"iterations": config.em_iterations, "tolerance": config.em_tolerance}
     i_birth = names.index("birth")
     name_idx = [names.index(n) for n in NAME_FIELDS if n in names]
@@ -1528,28 +1553,25 @@ def _match_records(
     progress("block", len(left), len(left))
     names = model.fields if model is not None else field_names(feats)
     # Each pair's comparison vector, as the number of a distinct vector (a few hundred kinds
-    # among millions of pairs).
-    kinds: dict[tuple[int | None, ...], int] = {}
-    compare = comparer(tuple(names))
-    codes = array("I")
+    # among millions of pairs), worked out a field at a time for chunks of pairs.
+    from .columns import Columns, VectorCodes, compare_pairs
+
+    cols = Columns(feats, names)
+    kinds = VectorCodes(names)
+    parts: list[np.ndarray] = []
     total = len(left)
-    step = max(total // 100, 5000)
-    for start in range(0, total, step):
-        chunk = zip(
-            left[start : start + step].tolist(), right[start : start + step].tolist(), strict=True
-        )
-        for i, j in chunk:
-            vector = compare(feats[i], feats[j])
-            code = kinds.get(vector)
-            if code is None:
-                code = kinds[vector] = len(kinds)
-            codes.append(code)
-        progress("compare", len(codes), total)
-    vectors = list(kinds)
+    done = 0
+    for chunk in compare_pairs(cols, left, right, kinds):
+        parts.append(chunk)
+        done += len(chunk)
+        progress("compare", done, total)
+    codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
+    del parts
+    vectors = kinds.vectors
     if model is None:
-        u = estimate_u(feats, names, config)
+        u = estimate_u(feats, names, config, columns=cols)
         n = len(feats)
-        counts = np.bincount(np.frombuffer(codes, dtype=np.uint32), minlength=len(vectors))
+        counts = np.bincount(codes, minlength=len(vectors))
         skipped = report.skipped_pairs
         model = train(
             Counter({v: int(c) for v, c in zip(vectors, counts.tolist(), strict=True) if c}),
@@ -1561,8 +1583,8 @@ def _match_records(
         )
     progress("train", 1, 1)
     probability = np.array([model.probability(v) for v in vectors] or [0.0])
-    pair_p = probability[np.frombuffer(codes, dtype=np.uint32)] if total else np.zeros(0)
-    code_array = np.frombuffer(codes, dtype=np.uint32) if total else np.zeros(0, np.uint32)
+    pair_p = probability[codes] if total else np.zeros(0)
+    code_array = codes
     review = np.flatnonzero(pair_p >= config.review_probability)
     scored = [
         ScoredPair(feats[i].id, feats[j].id, p, vectors[c])
