@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ctip.accounts import permissions
@@ -47,6 +47,7 @@ from ctip.cases.models import (
     CaseDocument,
     CaseNote,
     Consent,
+    EventKind,
     Person,
     Referral,
     Screening,
@@ -758,10 +759,52 @@ def consent_withdraw(request, pk, consent_pk):
         services.consent_withdraw(
             user=request.user, consent=consent, reason=reason, request=request
         )
-        messages.success(request, _("Consent withdrawn."))
     except ValidationError as exc:
         messages.error(request, " ".join(_errors(exc)))
+    else:
+        messages.success(request, _withdrawal_message(case, consent))
     return _back(case)
+
+
+def _withdrawal_message(case, consent) -> str:
+    """What the withdrawal stopped (DP-8), from its timeline event, which holds the counts of
+    the ``outbox_cancelled`` audit row: the queued messages cancelled, and those the other
+    country had already received (not retracted: no retraction request is sent yet)."""
+    event = (
+        case.events.filter(kind=EventKind.CONSENT_WITHDRAWN, details__consent=str(consent.pk))
+        .order_by("-seq")
+        .first()
+    )
+    details = event.details if event is not None else {}
+    cancelled = int(details.get("messages_cancelled", 0))
+    delivered = int(details.get("messages_already_delivered", 0))
+    country = consent.get_recipient_country_display()
+    parts = [_("Consent withdrawn.")]
+    if cancelled:
+        parts.append(
+            ngettext(
+                "%(count)d message waiting to be sent to %(country)s was cancelled.",
+                "%(count)d messages waiting to be sent to %(country)s were cancelled.",
+                cancelled,
+            )
+            % {"count": cancelled, "country": country}
+        )
+    else:
+        parts.append(
+            _("No message waiting to be sent to %(country)s relied on it.") % {"country": country}
+        )
+    if delivered:
+        parts.append(
+            ngettext(
+                "%(count)d message had already been delivered to %(country)s and was not "
+                "retracted.",
+                "%(count)d messages had already been delivered to %(country)s and were not "
+                "retracted.",
+                delivered,
+            )
+            % {"count": delivered, "country": country}
+        )
+    return " ".join(parts)
 
 
 @permission("case", permissions.CHANGE)
