@@ -1,13 +1,15 @@
 """Review queue: duplicate candidates, both records side by side (only the fields the user
-may see, every display audited), the evidence per field, and confirm / reject / not sure;
-merge history and unmerge per person; cross-border match queries about a person and the
-identity follow-up on a candidate. Thin views: parse, check access, call a service."""
+may see, every display audited), the evidence per field, and confirm / reject / not sure.
+A person's matching page: its duplicate candidates, merge history and unmerge, cross-border
+match queries about it and the identity follow-up on a candidate. Thin views: parse, check
+access, call a service."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -94,6 +96,8 @@ QUERY_REFUSAL_TEXT = {
 }
 # The newest queries shown on a person's page (older ones: ``ctip match answers``).
 QUERIES_SHOWN = 20
+# The most probable duplicate candidates shown on a person's page (all: the review queue).
+CANDIDATES_SHOWN = 20
 
 
 @require_GET
@@ -178,6 +182,8 @@ def candidate_decide(request, pk):
 @require_GET
 @permission(RESOURCE, permissions.VIEW)
 def person_history(request, pk):
+    """The person's matching page: its duplicate candidates (references only), its merge
+    history, the match queries sent about it and the identities asked of the other country."""
     person = access_person(request.user, pk, request=request)
     links = selectors.person_links(user=request.user, person=person)
     shown = ["name_latin"] if permissions.sees_pii(request.user) else []
@@ -207,12 +213,30 @@ def person_history(request, pk):
                 )
                 for a in asked
             ],
+            **_candidates_of(request.user, person),
             "shows_names": bool(shown),
             "merged": any(lnk.active and lnk.person_id == person.pk for lnk in links),
             "can_change": permissions.can(request.user, RESOURCE, permissions.CHANGE),
             **_queries_context(request.user, person),
         },
     )
+
+
+def _candidates_of(user, person: Person) -> dict:
+    """The person's duplicate candidates in any state, most probable first, each with the
+    other record: only pairs of which the user may see both persons (the review queue's
+    rule), references only (nothing to audit)."""
+    rows = list(
+        selectors.candidate_list(user=user, status="").filter(Q(left=person) | Q(right=person))[
+            : CANDIDATES_SHOWN + 1
+        ]
+    )
+    return {
+        "candidates": [
+            (c, c.right if c.left_id == person.pk else c.left) for c in rows[:CANDIDATES_SHOWN]
+        ],
+        "more_candidates": len(rows) > CANDIDATES_SHOWN,
+    }
 
 
 def _can_ask(user) -> bool:

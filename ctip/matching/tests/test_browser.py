@@ -78,6 +78,12 @@ def test_query_answer_and_identity_from_the_page(browser, node):  # noqa: F811 -
     url = f"{node.url}/matching/persons/{person}/"
 
     page.goto(url)
+    # The page says what it holds: the person's duplicates, merges and the other country.
+    assert page.title().startswith("Matching: KH-P-")
+    assert (
+        "duplicates, merges and questions to the other country" in page.locator("h1").inner_text()
+    )
+    assert page.locator("h2#duplicates").count() == 1 and page.locator("h2#merges").count() == 1
     page.click("#send-query button[type=submit]")
     page.wait_for_url(url)
     assert "Match query sent to CN" in page.locator("ul.messages").inner_text()
