@@ -334,12 +334,18 @@ def test_pages_about_an_erased_person_and_case_still_open(caseworker_a, client_o
         "/persons/screenings/",
         f"/api/v1/persons/{old_case.person_id}",
         f"/api/v1/cases/{old_case.pk}",
+        f"/matching/persons/{old_case.person_id}/",
     ):
         page = client.get(url)
         assert page.status_code == 200, url
         assert CANARY not in page.content.decode()
-        if url.endswith(f"{old_case.pk}/"):
-            assert old_case.reference in page.content.decode()
+        if url in (f"/persons/{old_case.person_id}/", f"/persons/cases/{old_case.pk}/"):
+            # The record's page says why its fields are empty.
+            assert 'id="erased"' in page.content.decode(), url
+            assert old_case.reference in page.content.decode() or "cases" not in url
+            assert old_case.person.reference in page.content.decode() or "cases" in url
+    case_page = client.get(f"/persons/cases/{old_case.pk}/").content.decode()
+    assert "(erased)" in case_page  # the person's link, which shows their names
     # The document's bytes are gone: its download is not found (not a server error).
     gone = client.get(f"/persons/cases/{old_case.pk}/documents/{document.pk}/")
     assert gone.status_code == 404
