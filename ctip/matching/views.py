@@ -154,6 +154,8 @@ def candidate_detail(request, pk):
 def _display(person: Person, field: str) -> str:
     if field == "sex":
         return person.get_sex_display()
+    if person.data_key.shredded_at:  # erased at the end of its retention: fields blanked
+        return _("(erased)")
     try:
         value = getattr(person, field, "")
     except CryptoError:  # its data key was destroyed (crypto-shredded)

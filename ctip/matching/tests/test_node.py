@@ -328,6 +328,13 @@ def test_pages_about_a_crypto_shredded_person_still_open(trio, caseworker_a, cli
     assert detail.status_code == 200 and "(erased)" in detail.content.decode()
     history = client.get(f"/matching/persons/{a.pk}/")
     assert history.status_code == 200 and b.reference in history.content.decode()
+    # The retention purge also blanks the ciphertext under a destroyed key: still "(erased)",
+    # not an empty cell.
+    from ctip.cases.retention import _erase_under_shredded_keys
+
+    assert _erase_under_shredded_keys() > 0
+    detail = client.get(f"/matching/candidates/{candidate.pk}/")
+    assert detail.status_code == 200 and "(erased)" in detail.content.decode()
 
 
 def test_an_edited_person_is_checked_again(
