@@ -21,9 +21,10 @@ Splink's clusters at 0.9) or its predicted probability reaches the threshold
     python -m bench matching            # via make bench
     python -m bench.matching [--quick]       # --quick: 10k only, a smaller cross-script set
     python -m bench.matching --cross-script  # the cross-script sets alone
+    python -m bench.matching --ceiling       # the best F1 any model could reach on them
 
 Writes ``bench/results/matching.json`` (``matching_cross_script.json`` with
-``--cross-script``).
+``--cross-script``, ``matching_ceiling.json`` with ``--ceiling``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def say(*parts: object, flush: bool = False) -> None:
 
 RESULTS = Path(__file__).resolve().parent / "results" / "matching.json"
 CROSS_RESULTS = RESULTS.with_name("matching_cross_script.json")
+CEILING_RESULTS = RESULTS.with_name("matching_ceiling.json")
 TODAY = date(2025, 6, 1)
 
 
@@ -301,6 +303,74 @@ def _cross_script_once(n_people: int, distractor_share: float, *, places: bool) 
         "jaro_winkler": {**base, "seconds": round(jw_s, 2)},
         "f1_ratio_ctip_to_jw": round(ours["f1"] / base["f1"], 2) if base["f1"] else None,
     }
+
+
+def _oracle_f1(codes, same, n_vectors: int, n_true: int) -> dict:
+    """The best pairwise F1 of any choice of vectors to link: vectors taken by their share
+    of true pairs, best first, as long as F1 grows."""
+    import numpy as np
+
+    t = np.bincount(codes[same], minlength=n_vectors)
+    f = np.bincount(codes[~same], minlength=n_vectors)
+    order = np.argsort(-(t / np.maximum(t + f, 1)), kind="stable")
+    tp, fp = np.cumsum(t[order]), np.cumsum(f[order])
+    precision = tp / np.maximum(tp + fp, 1)
+    recall = tp / max(n_true, 1)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    k = int(np.argmax(f1))
+    return {
+        "precision": round(float(precision[k]), 4),
+        "recall": round(float(recall[k]), 4),
+        "f1": round(float(f1[k]), 4),
+    }
+
+
+def bench_ceiling(n_people: int) -> dict:
+    """How far any model could go on the engine's comparisons of the cross-script sets: an
+    oracle links exactly the comparison vectors that give the best F1, on the blocked pairs
+    and on every pair of records; beside it, the engine's own F1 (clusters)."""
+    import numpy as np
+
+    from ctip.matching.core import columns, synth
+    from ctip.matching.core.csvio import read_text
+    from ctip.matching.core.engine import (
+        EngineConfig,
+        candidate_arrays,
+        field_names,
+        match_records,
+        prepare,
+    )
+
+    out: dict = {}
+    for label, share in (("namesakes_10", 0.1), ("namesakes_30", 0.3)):
+        rows = synth.cross_script(n_people, seed=11, distractor_share=share, places=True)
+        person = {r["record_id"]: r["person"] for r in rows}
+        groups: dict[str, list[str]] = defaultdict(list)
+        for r in rows:
+            groups[r["person"]].append(r["record_id"])
+        truth = _pairs_of(groups)
+        data = read_text(_csv(rows, CSV_COLUMNS), today=TODAY)
+        engine_f1 = scores(truth, cluster_pairs(match_records(data.records).clusters))["f1"]
+        feats = prepare(data.records, EngineConfig(), data.extras)
+        names = field_names(feats)
+        cols = columns.Columns(feats, names)
+        ids = {p: k for k, p in enumerate(sorted(set(person.values())))}
+        who = np.array([ids[person[f.id]] for f in feats])
+        row: dict = {"records": len(rows), "true_pairs": len(truth), "ctip_f1": engine_f1}
+        blocked = candidate_arrays(feats, EngineConfig())
+        every = np.triu_indices(len(feats), 1)
+        for key, (left, right) in (("blocked", blocked), ("all_pairs", every)):
+            kinds = columns.VectorCodes(names)
+            codes = np.concatenate(list(columns.compare_pairs(cols, left, right, kinds)))
+            same = who[left] == who[right]
+            row[key] = {
+                "pairs": len(left),
+                "true_pairs_compared": int(same.sum()),
+                "oracle": _oracle_f1(codes, same, len(kinds.vectors), len(truth)),
+            }
+        out[label] = row
+        say(f"  ceiling {label}: {json.dumps(row)}", flush=True)
+    return out
 
 
 # --- scale (each size in a fresh process, for its peak memory) ------------------------------
@@ -556,6 +626,11 @@ def main(argv: list[str] | None = None) -> dict:
         )
         return {}
     quick = "--quick" in argv
+    if "--ceiling" in argv:
+        # What the comparisons allow at best (minutes: every pair of records is compared).
+        results = {"ceiling": bench_ceiling(150 if quick else 1000)}
+        CEILING_RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        return results
     if "--cross-script" in argv:
         # The cross-script sets alone (seconds, not minutes), in a file of their own.
         results = {"cross_script": bench_cross_script(150 if quick else 1000)}
