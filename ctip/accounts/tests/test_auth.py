@@ -108,6 +108,26 @@ def test_wrong_password_plain_error_audit_and_lockout(caseworker_a):
     # ... and another user behind the same address is not affected.
 
 
+def test_tries_during_a_lockout_do_not_prolong_it(caseworker_a):
+    """Lockout abuse: a try every few minutes must not keep someone's account locked."""
+    import datetime as dt
+
+    from axes.models import AccessAttempt
+
+    client = Client()
+    for _ in range(5):
+        sign_in(client, "caseworker_a", "wrong password")
+    locked_at = AccessAttempt.objects.get(username="caseworker_a").attempt_time
+    for _ in range(3):
+        assert sign_in(Client(REMOTE_ADDR="10.9.9.8"), "caseworker_a", "guess").status_code == 429
+    attempt = AccessAttempt.objects.get(username="caseworker_a")
+    assert attempt.attempt_time == locked_at  # the tries did not restart the lock
+    # Half an hour after the lock began, the right password works again.
+    attempt.attempt_time = locked_at - dt.timedelta(minutes=31)
+    attempt.save(update_fields=["attempt_time"])
+    assert sign_in(Client(), "caseworker_a").status_code == 302
+
+
 def test_lockout_does_not_hit_other_users_on_same_address(caseworker_a, colleague_a):
     client = Client()
     for _ in range(5):
