@@ -13,4 +13,5 @@ def node(request):
         "ctip_version": settings.CTIP_VERSION,
         "ctip_areas": built_areas(),
         "can_view_audit": bool(user) and permissions.can(user, "audit", permissions.VIEW),
+        "can_view_users": bool(user) and permissions.can(user, "user", permissions.VIEW),
     }

@@ -264,3 +264,11 @@ def test_the_accounts_list_takes_the_same_queries_for_more_users(
     with django_assert_max_num_queries(len(few)):
         page = admin.get("/accounts/users/")
     assert page.status_code == 200 and "extra_4" in page.content.decode()
+
+
+def test_the_side_menu_links_to_the_accounts_for_the_administrator_only(
+    node_admin, caseworker_a, client_of
+):
+    link = 'href="/accounts/users/"'
+    assert link in client_of(node_admin).get("/").content.decode()
+    assert link not in client_of(caseworker_a).get("/").content.decode()
