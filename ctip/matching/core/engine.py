@@ -160,6 +160,7 @@ class Features:
     #: CRC-32 of each mark, packed in bytes: a set of a few dozen strings takes kilobytes,
     #: there is one per distinct written name, and worker processes send them back (two
     #: marks with the same CRC only make a pair look possibly alike: it is then compared).
+    #: The marks of likenesses above *faintly alike* come first (see :func:`_packed`).
     marks: bytes = b""
     #: Keys of two letters (a prefix of the other name's key makes the parts faintly alike).
     short_keys: tuple[str, ...] = ()
@@ -281,7 +282,8 @@ def prepare(
                 atoms = tuple(sorted(frozenset().union(*units, more)))
         else:
             atoms = tuple(sorted(frozenset().union(*units, more)))
-            marks = _packed(set().union(*(_unpacked(m[0]) for m in name_marks)))
+            strong = set().union(*(_unpacked(m[0], strong=True) for m in name_marks))
+            marks = _packed(strong, set().union(*(_unpacked(m[0]) for m in name_marks)))
             short_keys, starts = (
                 tuple(sorted(set().union(*(m[i] for m in name_marks)))) for i in (1, 2)
             )
@@ -412,8 +414,11 @@ def features_in_blocks(
     return feats
 
 
-def _alike_marks(keys: frozenset[str]) -> tuple[frozenset[int], tuple[str, ...], tuple[str, ...]]:
-    """(marks, keys of two letters, first two letters of each key) of one part's key set.
+def _alike_marks(
+    keys: frozenset[str],
+) -> tuple[frozenset[int], frozenset[int], tuple[str, ...], tuple[str, ...]]:
+    """(strong marks, faint marks, keys of two letters, first two letters of each key) of
+    one part's key set.
 
     Two parts are alike (:func:`_likeness`) only if their marks meet, or a key of two
     letters of one is the start of a key of the other: a prefix shares the first three
@@ -422,30 +427,40 @@ def _alike_marks(keys: frozenset[str]) -> tuple[frozenset[int], tuple[str, ...],
     last (:func:`_edit_marks`); skeletons one edit apart are equal once a letter is dropped
     from one or each; equal skeletons are equal. Cached per distinct key set. (Marks only
     rule pairs out: sharing one proves nothing, and the parts are then compared in full.)
+
+    The *strong* marks are those of likenesses above faintly alike (a typing slip, a prefix
+    of three letters or more, skeletons of three letters or more that are equal, skeletons
+    of four or more one edit apart); the faint ones, and the keys of two letters, serve only
+    the faint likenesses, which matter only beside a part that agrees (see
+    :func:`name_level`).
     """
     hit = _MARKS.get(keys)
     if hit is not None:
         return hit
-    marks: set[str] = set()
+    strong: set[str] = set()
+    faint: set[str] = set()
     short = {k for k in keys if len(k) == 2}
     starts = {k[:2] for k in keys if len(k) >= 2}
     for k in keys:
         if len(k) >= 3:
-            marks.add("p" + k[:3])
+            strong.add("p" + k[:3])
         if len(k) >= 4:
-            marks.update(_edit_marks("k", k))
+            strong.update(_edit_marks("k", k))
     for sk in _skeleton_set(keys):
         if len(sk) >= 2:
-            marks.add("s" + sk)
+            (strong if len(sk) >= 3 else faint).add("s" + sk)
         if len(sk) >= 3:
             # One edit apart: equal once a letter is dropped from one or each. (Skeletons
-            # are short, of few letters: these repeat a lot, unlike the keys'.)
+            # are short, of few letters: these repeat a lot, unlike the keys'.) Sounding
+            # alike needs the shorter skeleton of four letters or more.
+            marks = strong if len(sk) >= 4 else faint
             marks.update("e" + sk[:i] + sk[i + 1 :] for i in range(len(sk)))
             marks.add("e" + sk)
     if len(_MARKS) > NAME_CACHE_SIZE:
         _MARKS.clear()
-    crcs = frozenset(zlib.crc32(m.encode()) for m in marks)
-    hit = _MARKS[keys] = (crcs, tuple(sorted(short)), tuple(sorted(starts)))
+    strong_crcs = frozenset(zlib.crc32(m.encode()) for m in strong)
+    faint_crcs = frozenset(zlib.crc32(m.encode()) for m in faint) - strong_crcs
+    hit = _MARKS[keys] = (strong_crcs, faint_crcs, tuple(sorted(short)), tuple(sorted(starts)))
     return hit
 
 
@@ -461,18 +476,27 @@ def _edit_marks(kind: str, word: str) -> tuple[str, ...]:
 
 def _unit_marks(units: Sequence[frozenset[str]]) -> tuple[bytes, tuple[str, ...], tuple[str, ...]]:
     if not units:
-        return b"", (), ()
+        return _packed((), ()), (), ()
     each = [_alike_marks(u) for u in units]
-    short, starts = (tuple(sorted(set().union(*(e[i] for e in each)))) for i in (1, 2))
-    return _packed(frozenset().union(*(e[0] for e in each))), short, starts
+    short, starts = (tuple(sorted(set().union(*(e[i] for e in each)))) for i in (2, 3))
+    strong = frozenset().union(*(e[0] for e in each))
+    return _packed(strong, frozenset().union(*(e[1] for e in each))), short, starts
 
 
-def _packed(crcs: Iterable[int]) -> bytes:
-    return array("I", sorted(crcs)).tobytes()
+def _packed(strong: Iterable[int], faint: Iterable[int]) -> bytes:
+    """The CRCs as 32-bit numbers: how many strong ones, the strong ones, then the faint
+    ones that are not also strong."""
+    strong = sorted(set(strong))
+    rest = sorted(set(faint).difference(strong))
+    return array("I", [len(strong), *strong, *rest]).tobytes()
 
 
-def _unpacked(marks: bytes) -> memoryview:
-    return memoryview(marks).cast("I")
+def _unpacked(marks: bytes, *, strong: bool = False) -> memoryview:
+    """Every mark (or the strong ones only) of :func:`_packed` bytes."""
+    view = memoryview(marks).cast("I")
+    if not view:
+        return view
+    return view[1 : 1 + view[0]] if strong else view[1:]
 
 
 def _may_be_alike(a: Features, b: Features) -> bool:
@@ -482,6 +506,11 @@ def _may_be_alike(a: Features, b: Features) -> bool:
         or bool(a.short_keys and not set(a.short_keys).isdisjoint(b.starts))
         or bool(b.short_keys and not set(b.short_keys).isdisjoint(a.starts))
     )
+
+
+def _may_be_strongly_alike(a: Features, b: Features) -> bool:
+    """False when no part of ``a`` can be more than faintly alike any of ``b``."""
+    return not set(_unpacked(a.marks, strong=True)).isdisjoint(_unpacked(b.marks, strong=True))
 
 
 def _norm_extra(value: str | None) -> str:
@@ -862,7 +891,10 @@ def name_level(a: Features, b: Features) -> int | None:
     short = min(len(ca), len(cb))
     if (hits_a == len(ca) or hits_b == len(cb)) and min(hits_a, hits_b) >= min(2, short):
         return 6
-    if _may_be_alike(a, b):
+    exact = hits_a > 0 or hits_b > 0
+    # Without a part that agrees, a faint likeness changes no level (below), so the parts
+    # are compared only if some may be more than faintly alike.
+    if _may_be_alike(a, b) if exact else _may_be_strongly_alike(a, b):
         miss_a = [i for i, c in enumerate(ca) if not c]
         miss_b = [j for j, c in enumerate(cb) if not c]
         alike, used_a, used_b = _likeness_of_rest(a, miss_a, b, miss_b)
@@ -870,7 +902,6 @@ def name_level(a: Features, b: Features) -> int | None:
         alike, used_a, used_b = [], 0, 0
     # Every part of one of the names is accounted for (equal or alike).
     whole = bool(alike) and (hits_a + used_a == len(ca) or hits_b + used_b == len(cb))
-    exact = hits_a > 0 or hits_b > 0
     if whole:
         weakest = min(alike)
         if exact or weakest == _TYPING_SLIP:

@@ -335,10 +335,19 @@ def test_the_alike_marks_never_hide_alike_parts(cross, monkeypatch):
     pairs += list(zip(left.tolist(), right.tolist(), strict=True))
     fast = [engine.name_level(feats[i], feats[j]) for i, j in pairs]
     skipped = sum(not engine._may_be_alike(feats[i], feats[j]) for i, j in pairs[:6000])
+    # Names with no part in common whose parts may be only faintly alike skip the comparison
+    # of their parts too: a faint likeness changes no level without a part that agrees.
+    faint_only = sum(
+        engine._may_be_alike(feats[i], feats[j])
+        and not engine._may_be_strongly_alike(feats[i], feats[j])
+        for i, j in pairs
+    )
     monkeypatch.setattr(engine, "_may_be_alike", lambda a, b: True)
+    monkeypatch.setattr(engine, "_may_be_strongly_alike", lambda a, b: True)
     full = [engine.name_level(feats[i], feats[j]) for i, j in pairs]
     assert fast == full
     assert skipped > 3000  # taken for most random pairs, or this proves nothing
+    assert faint_only > 200
 
 
 def test_names_worked_out_in_workers_give_the_same_result(cross, monkeypatch):
