@@ -94,10 +94,11 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
 
 def ctip_run(text: str) -> tuple[dict[str, str], float]:
     """What ``ctip match file`` does, in process: read the CSV text, match, cluster."""
-    from ctip.matching.core.csvio import read_text
+    from ctip.matching.core.csvio import parse_birth, read_text
     from ctip.matching.core.engine import clear_caches, default_workers, match_records
 
     clear_caches()  # each set starts cold: FEBRL4's two runs share their names
+    parse_birth.cache_clear()
     started = time.perf_counter()
     data = read_text(text, today=TODAY)
     result = match_records(data.records, extras=data.extras, workers=default_workers())

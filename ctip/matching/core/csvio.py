@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from .dates import BirthRange
@@ -89,8 +90,11 @@ class Dataset:
     report: ReadReport
 
 
+@lru_cache(maxsize=65536)
 def parse_birth(text: str) -> BirthRange:
-    """:meth:`BirthRange.parse` plus month/year (``03/1998``) as written on many forms."""
+    """:meth:`BirthRange.parse` plus month/year (``03/1998``) as written on many forms.
+    Cached: dates repeat in a large file, and one range object then serves every record
+    with that date."""
     if m := _MONTH_YEAR.match(text):
         return BirthRange.year_month(int(m[2]), int(m[1]))
     return BirthRange.parse(text)

@@ -341,11 +341,13 @@ def default_workers() -> int:
 
 
 def _names_of(texts: list[str], max_tokens: int, max_keys: int) -> list[tuple]:
-    """A worker's job: the names of one block. The worker keeps its caches for the block
-    only (a part that repeats across blocks is worked out again, once per block: cheaper
-    than caches that at a million records grew to 0.4 GB per worker)."""
+    """A worker's job: the names of one block. The worker keeps its caches of names, key
+    sets and marks for the block only (all of them kept, they grew to 0.4 GB per worker at a
+    million records); the bounded caches of single name parts (the phonetic key, the
+    skeleton, a parsed name) stay, since common parts recur in every block."""
     out = [_name_features(t, max_tokens, max_keys) for t in texts]
-    clear_caches()
+    for cache in (_NAME_CACHE, _SETS, _MARKS, _LIKENESS, _SKELETON_SETS):
+        cache.clear()
     return out
 
 
