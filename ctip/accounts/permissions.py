@@ -8,7 +8,8 @@ Two parts, both plain data plus a few functions:
   named users holding an unexpired need-to-know grant; a *sealed* record only to the latter.
 
 Views, API endpoints and services call ``require``/``access``/``scope``. Forbidden and
-missing are the same answer (``NotFound``), and every denial is logged as a security event.
+missing are the same answer (``NotFound``), and every denial is logged as a security event,
+which outlives the rollback of the transaction it was refused in (``deny``).
 """
 
 from __future__ import annotations
@@ -100,7 +101,11 @@ def loggable_id(value: object) -> str:
 
 
 def deny(user, resource: str, action: str, object_id: object = None, request=None) -> NotFound:
-    """Log the denial as a security event and return the exception to raise."""
+    """Log the denial as a security event and return the exception to raise.
+
+    Called inside a service's transaction, the exception raised next rolls it back: the
+    event outlives that rollback (written again after it, once; ``ctip.audit.refusals``),
+    so a denial through a service leaves its trace as one through a view does."""
     from ctip.audit.services import audit_security_event
 
     audit_security_event(
@@ -110,6 +115,7 @@ def deny(user, resource: str, action: str, object_id: object = None, request=Non
         object_id=loggable_id(object_id),
         details={"action": action},
         request=request,
+        outlives_rollback=True,
     )
     security_log.info(
         "access denied user=%s resource=%s action=%s",

@@ -49,32 +49,45 @@ class Entry:
     details: dict | None = None
 
 
-@transaction.atomic
 def audit_append(*, actor, entries: Iterable[Entry], request=None) -> list[AuditEvent]:
     """Append entries to the chain, in order, under a lock on the chain head."""
+    actor_ok = actor is not None and getattr(actor, "is_authenticated", False)
+    return append_rows(
+        actor_id=actor.pk if actor_ok else None,
+        actor_username=actor.get_username() if actor_ok else "",
+        entries=entries,
+        ip=client_ip(request),
+        at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def append_rows(
+    *, actor_id: int | None, actor_username: str, entries: Iterable[Entry], ip: str, at
+) -> list[AuditEvent]:
+    """``audit_append`` with the actor, address and time already taken from the request (a
+    refusal re-written after its transaction rolled back keeps those of the attempt)."""
     entries = list(entries)
     if not entries:
         return []
     ChainHead.objects.get_or_create(name=CHAIN)
     head = ChainHead.objects.select_for_update().get(name=CHAIN)
     key = get_keyring().chain_key
-    now = timezone.now()
-    actor_ok = actor is not None and getattr(actor, "is_authenticated", False)
     events = []
     seq, prev = head.seq, head.hash
     for entry in entries:
         seq += 1
         event = AuditEvent(
             seq=seq,
-            at=now,
+            at=at,
             node=settings.CTIP_NODE,
-            actor_id=actor.pk if actor_ok else None,
-            actor_username=actor.get_username() if actor_ok else "",
+            actor_id=actor_id,
+            actor_username=actor_username,
             action=entry.action,
             object_type=entry.object_type,
             object_id=str(entry.object_id or "")[:MAX_ID_LEN],
             fields=sorted(entry.fields),
-            ip=client_ip(request),
+            ip=ip,
             details=entry.details or {},
             prev_hash=prev,
         )
@@ -116,9 +129,28 @@ def audit_view(*, actor, objects: Iterable, fields: Sequence[str], request=None)
 
 
 def audit_security_event(
-    *, actor, event: str, object_type="", object_id="", details=None, request=None
-):
+    *,
+    actor,
+    event: str,
+    object_type="",
+    object_id="",
+    details=None,
+    request=None,
+    outlives_rollback: bool = False,
+) -> AuditEvent | None:
+    """A security event. By default it is one more row of the caller's transaction: it
+    records something the transaction does (a key revoked, a message cancelled) and goes
+    with it if it rolls back. ``outlives_rollback=True`` is for a refused attempt (a
+    denial): the attempt happened whatever becomes of the transaction it was refused in, so
+    the row is written again, once, after that transaction rolled back
+    (``ctip.audit.refusals``). Returns the row as written now (None if the transaction
+    is already broken: it is written after its rollback)."""
     payload = {"event": event, **(details or {})}
+    if outlives_rollback:
+        from ctip.audit import refusals
+
+        entry = Entry(Action.SECURITY, object_type, str(object_id), (), payload)
+        return refusals.record(actor=actor, entry=entry, request=request)
     return audit_record(
         actor=actor,
         action=Action.SECURITY,
