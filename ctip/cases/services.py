@@ -986,40 +986,25 @@ def approval_decide(
 
 
 def alert_dpo(approval: Approval) -> None:
-    """Tell the node's data protection officers at once (opaque references only, DP-6)."""
-    recipients = list(
-        User.objects.filter(role_assignments__role=Role.DATA_PROTECTION_OFFICER, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
-    sent = 0
-    if recipients:
-        try:
-            sent = send_mail(
-                subject=f"[CTIP {settings.CTIP_NODE}] {approval.get_kind_display()} approved",
-                message=(
-                    f"{approval.get_kind_display()} was approved for case "
-                    f"{approval.case.reference if approval.case else '-'} "
-                    f"(request {approval.pk}). It waits in your review queue."
-                ),
-                from_email=None,
-                recipient_list=recipients,
-            )
-        except (OSError, ValueError):
-            sent = 0
-    if sent:
-        # Only an alert that went out counts as sent.
-        Approval.objects.filter(pk=approval.pk).update(dpo_alerted_at=timezone.now())
-        return
-    # Nobody could be told (no DPO with an address, or the mail server refused): the
-    # approval still waits in the DPO review queue, and the failure is a security event.
-    audit_security_event(
-        actor=None,
-        event="dpo_alert_not_sent",
+    """Tell the node's data protection officers at once (opaque references only, DP-6),
+    through the one alert channel (:func:`ctip.accounts.alerts.alert_dpos`)."""
+    from ctip.accounts.alerts import alert_dpos
+
+    sent = alert_dpos(
+        subject=f"{approval.get_kind_display()} approved",
+        body=(
+            f"{approval.get_kind_display()} was approved for case "
+            f"{approval.case.reference if approval.case else '-'} "
+            f"(request {approval.pk}). It waits in your review queue."
+        ),
         object_type="cases.approval",
         object_id=str(approval.pk),
-        details={"recipients": len(recipients)},
+        about=approval.kind,
     )
+    if sent:
+        # Only an alert that went out counts as sent. (Nobody could be told: the approval
+        # still waits in the DPO review queue, and the failure is a security event.)
+        Approval.objects.filter(pk=approval.pk).update(dpo_alerted_at=timezone.now())
 
 
 @transaction.atomic

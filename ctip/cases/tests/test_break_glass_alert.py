@@ -86,7 +86,9 @@ def test_an_alert_that_cannot_be_sent_is_recorded_not_pretended(
         def refuse(*args, **kwargs):
             raise OSError("connection refused")
 
-        monkeypatch.setattr(services, "send_mail", refuse)
+        from ctip.accounts import alerts
+
+        monkeypatch.setattr(alerts, "send_mail", refuse)
     approval = services.break_glass_request(
         user=colleague_a, case_reference=case_a.reference, hours=2, reason=REASON
     )
