@@ -36,7 +36,9 @@ Why not otherwise:
   nothing remembered (nearly always) it costs one attribute lookup per block.
 
 A block rolled back without an exception (``transaction.set_rollback(True)``: a dry run, a
-test's own transaction) is a deliberate undo, and respected: nothing is written again.
+test's own transaction) is a deliberate undo, and respected: nothing is written again. A
+refusal made in a transaction already broken (it may run no more queries) is written after
+that transaction's rollback, however it ended.
 Database connections are per thread in Django, and so is what this module remembers.
 """
 
