@@ -224,6 +224,7 @@ def peer_pin(
             object_id=anchor.node_id[:8],
             details={"expected": expected, "actual": actual, "reason": problem},
             request=request,
+            outlives_rollback=True,  # a refused attempt: kept when its caller rolls back
         )
         security_log.warning("peer pin refused node=%s reason=%s", anchor.node_id[:8], problem)
         if problem == "fingerprint mismatch":
@@ -382,6 +383,7 @@ def message_send(
             object_id=case_ref[:64],
             details={"type": msg_type, "to": to, "purpose": purpose[:60]},
             request=request,
+            outlives_rollback=True,  # a refused attempt: kept when its caller rolls back
         )
         security_log.warning("outbound message refused: no consent type=%s to=%s", msg_type, to)
         raise ConsentRefused(

@@ -130,6 +130,21 @@ def test_default_consent_checker_refuses_and_nothing_is_queued(
 
 
 @pytest.mark.django_db
+def test_a_consent_refusal_is_kept_when_the_callers_transaction_rolls_back(
+    cn_peer, case_type, caseworker_a, installed_checker
+):
+    """The refusal is a refused attempt: a service that sends in its own transaction and
+    lets the refusal propagate rolls back, the security event stays (once)."""
+    from django.db import transaction
+
+    registry.set_consent_checker(None)
+    with pytest.raises(ConsentRefused), transaction.atomic():
+        send_case(actor=caseworker_a)
+    assert OutboxMessage.objects.count() == 0
+    assert AuditEvent.objects.filter(details__event="consent_refused").count() == 1
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "change",
     [
