@@ -194,8 +194,10 @@ def _shared(keys: Iterable[str]) -> frozenset[str]:
 
 
 def _name_features(text: str, max_tokens: int, max_keys: int) -> tuple:
-    """(parts, skeletons, joined, han, marks, short keys, starts, atoms) of one written name (see
-    :class:`Features` and :func:`_alike_marks`); cached per distinct text."""
+    """(parts, skeletons, joined, han, marks, short keys, starts, atoms, best keys) of one
+    written name (see :class:`Features` and :func:`_alike_marks`); cached per distinct text.
+    The best key of a part is its shortest (the alphabetically first of equals: runs must
+    not depend on the order of a set)."""
     cache_key = (text, max_tokens, max_keys)
     hit = _NAME_CACHE.get(cache_key)
     if hit is not None:
@@ -220,11 +222,16 @@ def _name_features(text: str, max_tokens: int, max_keys: int) -> tuple:
     han = bool(tokens) and all(t.script == "han" for t in tokens)
     units = (*parts, *(k for _, _, k in joined))
     atoms = tuple(sorted(frozenset().union(*units)))
-    result = (parts, skeletons, tuple(joined), han, *_unit_marks(units), atoms)
+    best = tuple(min(p, key=_shortest_first) for p in parts)
+    result = (parts, skeletons, tuple(joined), han, *_unit_marks(units), atoms, best)
     if len(_NAME_CACHE) >= NAME_CACHE_SIZE:
         _NAME_CACHE.clear()
     _NAME_CACHE[cache_key] = result
     return result
+
+
+def _shortest_first(key: str) -> tuple[int, str]:
+    return len(key), key
 
 
 def prepare(
@@ -247,6 +254,7 @@ def prepare(
         more: set[str] = set()
         han = bool(rec.names)
         name_marks: list[tuple] = []
+        best: list[str] = []
         for text in rec.names:
             hit = named.get(text) or _name_features(
                 text, config.max_name_tokens, config.max_keys_per_part
@@ -263,9 +271,8 @@ def prepare(
             joined += tuple((i + offset, k + offset, keys) for i, k, keys in j)
             name_marks.append(hit[4:7])
             atoms = hit[7]
-        # The shortest key of each part (the alphabetically first of equals: runs must not
-        # depend on the order of a set).
-        best = sorted(min(p, key=lambda k: (len(k), k)) for p in parts)
+            best.extend(hit[8])
+        best.sort()
         birth = rec.birth
         day = _day(birth.earliest) if birth and birth.earliest == birth.latest else ""
         extra = tuple(
@@ -353,7 +360,7 @@ def _names_of(texts: list[str], max_tokens: int, max_keys: int) -> list[tuple]:
 
 def _share_name(result: tuple) -> tuple:
     """One result from a worker, its sets replaced by this process's shared instances."""
-    parts, skeletons, joined, han, marks, short_keys, starts, atoms = result
+    parts, skeletons, joined, han, marks, short_keys, starts, atoms, best = result
     return (
         tuple(_shared(p) for p in parts),
         tuple(_shared(p) for p in skeletons),
@@ -363,6 +370,7 @@ def _share_name(result: tuple) -> tuple:
         short_keys,
         starts,
         atoms,
+        best,
     )
 
 
