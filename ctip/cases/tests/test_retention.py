@@ -346,6 +346,8 @@ def test_pages_about_an_erased_person_and_case_still_open(caseworker_a, client_o
             assert old_case.person.reference in page.content.decode() or "cases" in url
     case_page = client.get(f"/persons/cases/{old_case.pk}/").content.decode()
     assert "(erased)" in case_page  # the person's link, which shows their names
+    # The list of persons says so too, rather than showing an empty name.
+    assert "(erased)" in client.get("/persons/").content.decode()
     # The document's bytes are gone: its download is not found (not a server error).
     gone = client.get(f"/persons/cases/{old_case.pk}/documents/{document.pk}/")
     assert gone.status_code == 404
