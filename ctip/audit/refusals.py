@@ -73,6 +73,11 @@ class _Remembered(threading.local):
     def __init__(self) -> None:
         self.refusals: list[Refusal] = []
         self.settling = False
+        #: For each open ``atomic`` block, how many refusals were remembered when it was
+        #: entered: its rollback can only have taken those recorded since (checking every
+        #: remembered one at every exit was quadratic in a long transaction, such as a test
+        #: that makes thousands of refused requests).
+        self.entered: list[int] = []
 
 
 _remembered = _Remembered()
@@ -131,9 +136,10 @@ def _write_again_if_gone(refusal: Refusal, *, rolled_back: bool) -> None:
         )
 
 
-def after_atomic_exit(using: str | None, *, rolled_back: bool) -> None:
+def after_atomic_exit(using: str | None, *, rolled_back: bool, since: int = 0) -> None:
     """Called when an ``atomic`` block was left: after a rollback caused by an exception,
-    write again what went with it; once outside every transaction, forget."""
+    write again what went with it (the refusals remembered ``since`` the block was
+    entered); once outside every transaction, forget."""
     if not _remembered.refusals or _remembered.settling:
         return
     if (using or DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
@@ -144,7 +150,7 @@ def after_atomic_exit(using: str | None, *, rolled_back: bool) -> None:
         # A block without a savepoint only marks its transaction for rollback: the
         # enclosing block rolls back, and this runs again when it is left.
         if not connection.needs_rollback:
-            for refusal in _remembered.refusals:
+            for refusal in _remembered.refusals[since:]:
                 _write_again_if_gone(refusal, rolled_back=rolled_back)
     finally:
         _remembered.settling = False
@@ -159,18 +165,26 @@ def install() -> None:
 
     if getattr(Atomic.__exit__, "ctip_refusals", False):
         return
+    django_enter = Atomic.__enter__
     django_exit = Atomic.__exit__
+
+    @functools.wraps(django_enter)
+    def __enter__(self):
+        django_enter(self)
+        _remembered.entered.append(len(_remembered.refusals))
 
     @functools.wraps(django_exit)
     def __exit__(self, exc_type, exc_value, traceback):
         rolled_back = exc_type is not None
+        since = _remembered.entered.pop() if _remembered.entered else 0
         try:
             return django_exit(self, exc_type, exc_value, traceback)
         except BaseException:
             rolled_back = True  # the commit failed: Django rolled back
             raise
         finally:
-            after_atomic_exit(self.using, rolled_back=rolled_back)
+            after_atomic_exit(self.using, rolled_back=rolled_back, since=since)
 
     __exit__.ctip_refusals = True  # type: ignore[attr-defined]
+    Atomic.__enter__ = __enter__  # type: ignore[method-assign]
     Atomic.__exit__ = __exit__  # type: ignore[method-assign]
