@@ -391,7 +391,7 @@ def test_a_revised_statistics_message_shows_no_small_change(me_officer, cn_peer,
     services.statistics_send(user=me_officer, row=record(women=13, returns=40))
     first, second = (
         json.loads(m.body)
-        for m in OutboxMessage.objects.filter(msg_type=sync.STATISTICS_TYPE).order_by("created_at")
+        for m in OutboxMessage.objects.filter(msg_type=sync.STATISTICS_TYPE).order_by("seq")
     )
     assert (first["revision"], second["revision"]) == (1, 2)
     married = first["victims"]["rows"].index("forced_marriage")
