@@ -51,7 +51,10 @@ class Columns:
         # Records with the same written names compare their names alike: one number each.
         name_ids: dict[tuple, int] = {}
         self.name_id = np.fromiter(
-            (name_ids.setdefault((f.parts, f.joined, f.more_keys), len(name_ids)) for f in feats),
+            (
+                name_ids.setdefault((f.parts, f.joined, f.more_keys, f.han), len(name_ids))
+                for f in feats
+            ),
             dtype=np.int64,
             count=n,
         )

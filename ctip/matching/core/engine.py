@@ -795,8 +795,39 @@ def _covered(f: Features, atoms: frozenset[str]) -> list[bool]:
     return out
 
 
-_LIKENESS: dict[tuple[frozenset[str], frozenset[str]], int] = {}
+_LIKENESS: dict[tuple[frozenset[str], frozenset[str], bool], int] = {}
 _SKELETON_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+#: Letters a listener may take for one another (a vowel heard as its neighbour, n/m, r/l,
+#: voiced/unvoiced). A Chinese transcription is written by ear, never typed from a
+#: spelling, so between a reading and a spelling only these substitutions count as a slip:
+#: Chan against 钦's "chin" is another name, not a mistyped one.
+_HEARD_ALIKE = {
+    c: group
+    for group in ("iey", "ou", "nm", "rl", "pb", "td", "kg", "cj", "szx", "vwf")
+    for c in group
+}
+
+
+def _final_dropped(x: str, y: str) -> bool:
+    """The longer of ``x`` and ``y`` (one a prefix of the other) adds at most two letters
+    ending in a consonant: a transcription writing the syllable without its final (索 "so"
+    for Sok, 梅 "me" for Meas)."""
+    rest = x[len(y) :] if len(x) > len(y) else y[len(x) :]
+    return len(rest) <= 2 and rest[-1] not in "aeiouy"
+
+
+def _heard_slip(x: str, y: str) -> bool:
+    """``x`` and ``y`` (one edit apart) differ by a sound dropped or added, two sounds
+    swapped, or one sound heard as another alike (:data:`_HEARD_ALIKE`)."""
+    if len(x) != len(y):
+        return True
+    diff = [k for k in range(len(x)) if x[k] != y[k]]
+    if len(diff) != 1:
+        return True  # two adjacent letters swapped
+    k = diff[0]
+    group = _HEARD_ALIKE.get(x[k])
+    return group is not None and y[k] in group
 
 
 def _skeleton_set(keys: frozenset[str]) -> frozenset[str]:
@@ -808,35 +839,42 @@ def _skeleton_set(keys: frozenset[str]) -> frozenset[str]:
     return hit
 
 
-def _likeness(xs: frozenset[str], ys: frozenset[str]) -> int:
+def _likeness(xs: frozenset[str], ys: frozenset[str], heard: bool = False) -> int:
     """How alike two name parts that share no key are (cached per pair of key sets).
 
     A *typing slip*: one edit (four letters or longer), or Jaro–Winkler >= 0.92 (five or
     longer, the first three letters equal: Winkler's premise, and what lets
     :func:`_alike_marks` rule pairs out): short Khmer keys one letter apart are often
-    different names. *Sounds alike*:
+    different names; between a name in Chinese characters and one in another script
+    (``heard``) a slip of one letter is only a sound heard as another alike
+    (:func:`_heard_slip`). *Sounds alike*:
     one key a prefix of the other (a transcription dropped a final: "sokha"/"sok"), or
     sound skeletons that are equal, or one edit apart when four letters or longer.
     *Faintly alike*: the same with shorter prefixes or skeletons ("me"/"meas"). Else
     different.
     """
-    cache_key = (xs, ys) if hash(xs) <= hash(ys) else (ys, xs)
+    cache_key = (xs, ys, heard) if hash(xs) <= hash(ys) else (ys, xs, heard)
     hit = _LIKENESS.get(cache_key)
     if hit is None:
         if len(_LIKENESS) > 4 * NAME_CACHE_SIZE:
             _LIKENESS.clear()
-        hit = _LIKENESS[cache_key] = _likeness_uncached(xs, ys)
+        hit = _LIKENESS[cache_key] = _likeness_uncached(xs, ys, heard)
     return hit
 
 
-def _likeness_uncached(xs: frozenset[str], ys: frozenset[str]) -> int:
+def _likeness_uncached(xs: frozenset[str], ys: frozenset[str], heard: bool = False) -> int:
     best = _DIFFERENT
     for kx in xs:
         lx = len(kx)
         for ky in ys:
             ly = len(ky)
             shortest = lx if lx < ly else ly
-            if shortest >= 4 and -1 <= lx - ly <= 1 and OSA.distance(kx, ky) <= 1:
+            if (
+                shortest >= 4
+                and -1 <= lx - ly <= 1
+                and OSA.distance(kx, ky) <= 1
+                and (not heard or _heard_slip(kx, ky))
+            ):
                 return _TYPING_SLIP
             if (
                 shortest >= 5
@@ -845,7 +883,10 @@ def _likeness_uncached(xs: frozenset[str], ys: frozenset[str]) -> int:
             ):
                 return _TYPING_SLIP
             if shortest >= 2 and (kx.startswith(ky) if lx > ly else ky.startswith(kx)):
-                best = max(best, _SOUNDS_ALIKE if shortest >= 3 else _FAINTLY_ALIKE)
+                if shortest >= 3 or (heard and _final_dropped(kx, ky)):
+                    best = _SOUNDS_ALIKE
+                else:
+                    best = max(best, _FAINTLY_ALIKE)
     if best < _SOUNDS_ALIKE:
         sys_ = _skeleton_set(ys)
         for sx in _skeleton_set(xs):
@@ -870,11 +911,12 @@ def _likeness_of_rest(a: Features, miss_a: list[int], b: Features, miss_b: list[
     """Pair the parts left over on both sides, most alike first (a part may meet two joined
     parts of the other name): (likenesses, parts of a used, parts of b used)."""
     units_b = _units(b, miss_b)
+    heard = a.han != b.han
     alike = [
         (likeness, ux, uy)
         for ux, kx in _units(a, miss_a)
         for uy, ky in units_b
-        if (likeness := _likeness(kx, ky)) != _DIFFERENT
+        if (likeness := _likeness(kx, ky, heard)) != _DIFFERENT
     ]
     if len(alike) > 1:
         alike.sort(key=lambda t: (-t[0], -len(t[1]) - len(t[2]), sorted(t[1]), sorted(t[2])))

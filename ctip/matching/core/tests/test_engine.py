@@ -366,3 +366,38 @@ def test_names_worked_out_in_workers_give_the_same_result(cross, monkeypatch):
     again = match_records(data.records, workers=2)
     assert again.clusters == result.clusters
     assert again.model.as_dict() == result.model.as_dict()
+
+
+def _name(text: str):
+    from ctip.matching.core.people import PersonRecord
+
+    return prepare([PersonRecord(id=text, names=(text,))])[0]
+
+
+def test_a_chinese_reading_is_compared_as_heard_not_as_typed():
+    from ctip.matching.core.engine import name_level
+
+    # 金 reads "jin" (Khmer-Latin "chin") and, as a Sino-Khmer surname, Kim. Chan is one
+    # letter from "chin", but a transcriber writes what they hear: a different vowel is
+    # another name (one part agrees, the other only faintly alike), not a typing slip.
+    assert name_level(_name("维娜·金"), _name("CHAN VINA")) == 3
+    # Between two Latin spellings the same one letter is a typing slip.
+    assert name_level(_name("Chan Vina"), _name("Chin Vina")) == 5
+    # A vowel heard as its neighbour (i/e: 钦 "chin" against Chhem) still is.
+    assert name_level(_name("维娜·钦"), _name("CHHEM VINA")) == 5
+    # A syllable written without its final (索 "so" for Sok) sounds alike across scripts;
+    # between two Latin spellings "So" and "Sok" are only faintly alike.
+    assert name_level(_name("维娜·索"), _name("SOK VINA")) == 4
+    assert name_level(_name("So Vina"), _name("Sok Vina")) == 3
+    assert name_level(_name("维娜·金"), _name("KIM VINA")) == 7
+
+
+def test_heard_alike_letters():
+    from ctip.matching.core.engine import _final_dropped, _heard_slip
+
+    assert _heard_slip("chim", "chem") and _heard_slip("chan", "cham")
+    assert _heard_slip("bora", "bola") and _heard_slip("pisai", "pisi")  # r/l; a letter dropped
+    assert not _heard_slip("chin", "chan") and not _heard_slip("bora", "bori")
+    assert not _heard_slip("sopeak", "sopeap")  # k and p are not heard alike
+    assert _final_dropped("so", "sok") and _final_dropped("meas", "me")
+    assert not _final_dropped("so", "soma") and not _final_dropped("ka", "kaly")
