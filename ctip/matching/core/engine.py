@@ -536,6 +536,8 @@ def _norm_extra(value: str | None) -> str:
 
 #: Fewest letters in the two skeletons of a skeleton blocking key ("s|n" says nothing).
 MIN_SKELETON_PAIR_LETTERS = 3
+#: Letters of a part's start that the weak rule pairs with another part's key.
+PREFIX_LETTERS = 4
 #: Blocking rules, strongest first (a pair is counted for the first rule that finds it).
 RULES = ("x", "n", "d", "y", "s", "xx", "ds")
 #: Largest blocks of the *weak* rules (sound skeletons, two further fields, the birth day
@@ -596,6 +598,20 @@ def _skeleton_keys(f: Features) -> set[str]:
                 for sk in skeletons[other]:
                     if len(sk) >= 2:
                         out.add(f"{key}/{sk}")
+    # One part and the start of another: a transcription keeps a name's first syllables
+    # and loses its finals and inner consonants (维波 "vibo" for Vibol, 比塞武蒂 "pisaivuti"
+    # for Pisethvuthy), which the skeletons do not always survive.
+    for x, y in combinations(range(len(parts)), 2):
+        for one, other in ((x, y), (y, x)):
+            starts = {k[:PREFIX_LETTERS] for k in parts[other] if len(k) >= PREFIX_LETTERS}
+            out.update(f"{key}>{start}" for key in parts[one] for start in starts)
+    # A given name written in syllables on one side and as one word in a transcription
+    # ("So Phal Chan" and 索帕·占 share "chan" and "sp").
+    for i, j, keys in f.joined:
+        joined_skeletons = [sk for sk in _skeleton_set(keys) if len(sk) >= 2]
+        for other in range(len(parts)):
+            if other != i and other != j:
+                out.update(f"{key}/{sk}" for key in parts[other] for sk in joined_skeletons)
     return out
 
 

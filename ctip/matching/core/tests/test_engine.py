@@ -401,3 +401,19 @@ def test_heard_alike_letters():
     assert not _heard_slip("sopeak", "sopeap")  # k and p are not heard alike
     assert _final_dropped("so", "sok") and _final_dropped("meas", "me")
     assert not _final_dropped("so", "soma") and not _final_dropped("ka", "kaly")
+
+
+def test_a_transcribed_given_name_blocks_with_its_spelling():
+    from ctip.matching.core.engine import blocking_keys
+
+    def shared(a: str, b: str) -> set[str]:
+        ka, kb = blocking_keys(_name(a)), blocking_keys(_name(b))
+        return {k for rule in ka.keys() & kb.keys() for k in ka[rule] & kb[rule]}
+
+    # The given name in two syllables against one transcribed word: the family name and
+    # the joined syllables' skeleton ("sp").
+    assert "chan/sp" in shared("So Phal Chan", "索帕·占")
+    # A transcription that kept the start of the name and lost its final (维波 "vibo").
+    assert "chan>vibo" in shared("CHAN VIBOL", "维波·占")
+    # Neither makes a key for names that share only the family name.
+    assert not shared("CHAN VIBOL", "索帕·占")
