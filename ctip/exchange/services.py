@@ -1113,6 +1113,7 @@ def refuse_oversize(*, transport: str, declared: str, request=None) -> str:
         object_id="",
         details={"reason": code, "transport": transport, "declared_bytes": declared[:20]},
         request=request,
+        outlives_rollback=True,  # a refused attempt: kept when its caller rolls back
     )
     security_log.warning("envelope rejected reason=%s transport=%s", code, transport)
     return code
@@ -1139,6 +1140,7 @@ def _refuse(exc, env_digest, message, peers, transport, now, keys, request) -> R
             "msg_id": msg_id or "",
         },
         request=request,
+        outlives_rollback=True,  # a refused attempt: kept when its caller rolls back
     )
     security_log.warning(
         "envelope rejected reason=%s transport=%s digest=%s",
@@ -1429,6 +1431,7 @@ def bundle_import(*, actor, data: bytes, now: int | None = None, request=None) -
             object_id=hashlib.sha256(data).hexdigest(),
             details={"reason": exc.code, "bytes": len(data)},
             request=request,
+            outlives_rollback=True,  # a refused attempt: kept when its caller rolls back
         )
         security_log.warning("bundle rejected reason=%s", exc.code)
         raise BundleRefused(f"bundle refused ({exc.code}): {exc}", exc.code) from None

@@ -238,3 +238,14 @@ def test_bundle_from_a_stranger_or_for_another_node(cn_offline, cn_keys, kh_keys
     with pytest.raises(BundleRefused) as info:
         services.bundle_import(actor=None, data=data)
     assert info.value.code == "wrong_recipient"
+
+
+def test_a_refused_bundle_is_logged_even_when_its_caller_rolls_back(cn_offline, cn_keys, kh_keys):
+    from django.db import transaction
+
+    data, _ = cn_bundle(cn_keys, kh_keys, 1)
+    change, code = DAMAGE["manifest_dropped"]
+    with pytest.raises(BundleRefused), transaction.atomic():
+        services.bundle_import(actor=None, data=change(data))
+    event = AuditEvent.objects.get(action=Action.SECURITY, details__event="bundle_rejected")
+    assert event.details["reason"] == code
