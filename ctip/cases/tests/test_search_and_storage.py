@@ -100,11 +100,10 @@ def test_the_database_file_of_a_node_does_not_contain_names(tmp_path):
     """A real node home: ``ctip init`` + the demo data (persons and cases in three scripts),
     then the SQLite file itself is searched byte by byte."""
     from ctip.core.demo import PERSONS
-    from ctip.testing.nodes import ctip
+    from ctip.testing.nodes import copy_home, demo_home_template
 
-    home = tmp_path / "kh"
-    ctip("init", "--node", "KH", "--home", str(home))
-    ctip("demo_data", "--home", str(home))
+    # ctip init + ctip demo_data, made once per test run (ctip.testing.nodes).
+    home = copy_home(demo_home_template("KH"), tmp_path / "kh")
     blob = b""
     for name in ("db.sqlite3", "db.sqlite3-wal"):
         if (home / name).exists():

@@ -28,6 +28,7 @@ from ctip.core.backup import (
     verify_signature,
     write_backup,
 )
+from ctip.home import create_home
 from ctip.testing.nodes import ctip, demo_home_template
 
 slow = pytest.mark.slow
@@ -317,8 +318,9 @@ def test_restore_refuses_tampered_or_unsigned_file_and_writes_nothing(source, tm
 
 @slow
 def test_restore_refuses_without_the_nodes_key_ring(source, tmp_path):
-    stranger = tmp_path / "stranger"
-    ctip("init", "--node", "KH", "--home", str(stranger))  # another KH node, other keys
+    # Another KH node's key ring (what ``ctip init`` writes before it migrates): only its
+    # keys.json is used below, so no database is made for it.
+    stranger = create_home(tmp_path / "stranger", "KH").path
     target = empty_home(source["home"], tmp_path / "restored", keys_from=stranger)
     result = restore(target, source["file"])
     assert result.returncode == 1

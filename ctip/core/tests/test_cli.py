@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ctip.testing.nodes import ctip
+from ctip.testing.nodes import copy_home, ctip, demo_home_template
 
 pytestmark = pytest.mark.slow
 
@@ -61,8 +61,10 @@ def test_missing_key_ring(tmp_path, home):
     one_line_error(ctip("audit", "verify", "--home", str(copy), check=False), "keys.json")
 
 
-def test_wrong_key_ring_gives_clear_error(tmp_path, home):
-    ctip("demo_data", "--home", str(home))
+def test_wrong_key_ring_gives_clear_error(tmp_path):
+    # A node with the demo data (ctip init + ctip demo_data, made once per run; the module's
+    # own home is left as ctip init made it, for the tests after this one).
+    home = copy_home(demo_home_template("KH"), tmp_path / "kh")
     ring = json.loads((home / "keys.json").read_text())
     ring["keys"] = {"k-other": base64.b64encode(bytes(32)).decode()}
     ring["active"] = "k-other"
@@ -73,9 +75,7 @@ def test_wrong_key_ring_gives_clear_error(tmp_path, home):
 
 
 def test_user_add_token_and_verify(tmp_path):
-    path = tmp_path / "cn"
-    ctip("init", "--node", "CN", "--home", str(path))
-    ctip("demo_data", "--home", str(path))
+    path = copy_home(demo_home_template("CN"), tmp_path / "cn")  # ctip init + demo_data, once
     added = ctip(
         "user",
         "add",
@@ -114,9 +114,7 @@ def test_user_add_token_and_verify(tmp_path):
 
 
 def test_demo_database_file_holds_no_personal_data_in_clear(tmp_path):
-    path = tmp_path / "kh"
-    ctip("init", "--node", "KH", "--home", str(path))
-    ctip("demo_data", "--home", str(path))
+    path = copy_home(demo_home_template("KH"), tmp_path / "kh")  # ctip init + demo_data, once
     raw = b"".join(p.read_bytes() for p in path.glob("db.sqlite3*"))
     # (The province of origin is kept in clear on purpose, for statistics; names, documents
     # and the free-text place are not.)
