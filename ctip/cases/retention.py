@@ -16,9 +16,10 @@ approved emergency access (break-glass) or consent override the DPO has not revi
 a case whose repatriation is still under way; a record under a legal hold (a hold on a
 person keeps their cases too; a hold on a case keeps its person).
 
-Shredding destroys the record's data key (``wrapped`` emptied, ``shredded_at`` set), so
-every value encrypted under it is unreadable here and, once the master key of older backups
-is destroyed, in every backup (``core/backup.py``). In the same transaction the purge erases
+Shredding destroys the record's data key (``wrapped`` emptied, ``shredded_at`` set, by
+``core.services.data_keys_shred``), so every value encrypted under it is unreadable here
+and, once the master key of older backups is destroyed, in every backup
+(``core/backup.py``). In the same transaction the purge erases
 what the key no longer opens (the ciphertext of the cases app's records under a shredded
 key: pages then show empty fields instead of failing) and the keyed tokens that would still
 let someone holding the node's index key test a guessed name: the person's search tokens
@@ -29,7 +30,7 @@ records whose key was shredded by another route (a restore with ``--allow-shredd
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from django.apps import apps
@@ -55,6 +56,7 @@ from ctip.cases.models import (
     Screening,
 )
 from ctip.core.models import DataKey, EncryptedTextField
+from ctip.core.services import data_keys_shred
 
 #: Defaults (days). A closed victim case is kept seven years after closure: long enough
 #: for a prosecution, a complaint or a return of the person to rely on it, the span most
@@ -201,17 +203,6 @@ def _chunks(ids: list) -> Iterator[list]:
         yield ids[start : start + _CHUNK]
 
 
-def _shred_keys(key_ids: Iterable, now: dt.datetime) -> int:
-    """Destroy these data keys (those not destroyed already); the number destroyed."""
-    ids = sorted(set(key_ids), key=str)
-    return sum(
-        DataKey.objects.filter(pk__in=chunk, shredded_at__isnull=True).update(
-            wrapped="", shredded_at=now
-        )
-        for chunk in _chunks(ids)
-    )
-
-
 def _encrypted_models() -> list[tuple[type[models.Model], list[str]]]:
     out = []
     for model in apps.get_app_config("cases").get_models():
@@ -296,7 +287,7 @@ def retention_purge(
         )
         if not apply:
             return report
-        _shred_keys([*case_keys, *person_keys], now)
+        data_keys_shred(key_ids=[*case_keys, *person_keys], now=now)
         report.records_erased = _erase_under_shredded_keys()
         report.search_tokens_cleared, report.person_keys_deleted = _clear_keyed_tokens()
         if report.changed:

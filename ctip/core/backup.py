@@ -641,14 +641,13 @@ def _check_exchange_keys() -> None:
 
 
 def _mark_unreadable_keys_shredded() -> int:
-    from django.utils import timezone
-
     from ctip.core.crypto import get_keyring
     from ctip.core.models import DataKey
+    from ctip.core.services import data_keys_shred
 
     ring = get_keyring()
     lost = DataKey.objects.filter(shredded_at__isnull=True).exclude(kek_id__in=list(ring.keys))
-    return lost.update(wrapped="", shredded_at=timezone.now())
+    return len(data_keys_shred(key_ids=lost.values_list("pk", flat=True)))
 
 
 def backup_restore(*, path: Path, allow_shredded: bool = False) -> RestoreResult:

@@ -16,8 +16,9 @@ from ctip.core import crypto
 class DataKey(models.Model):
     """One AES key per person or case, wrapped by the node's active master key.
 
-    Destroying ``wrapped`` (``shred``) makes every value encrypted under it unreadable,
-    in this database and in every backup taken before.
+    Destroying ``wrapped`` (``core.services.data_keys_shred``, the one way to do it) makes
+    every value encrypted under it unreadable, in this database and in every backup taken
+    before.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

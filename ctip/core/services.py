@@ -1,4 +1,6 @@
-"""Key rotation: a new master key, every data key re-wrapped under it, old keys retired.
+"""The data keys' life: rotation under a new master key, and crypto-shredding.
+
+Key rotation: a new master key, every data key re-wrapped under it, old keys retired.
 
 Safe to interrupt and re-run: the key ring is written atomically before any row changes,
 each batch of rows is one transaction with its own audit row, old keys are retired (and
@@ -8,14 +10,55 @@ left unfinished, which a re-run completes instead of starting another.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record
 from ctip.core.crypto import get_keyring
 from ctip.core.models import DataKey
+
+#: Ids per statement (far below SQLite's and PostgreSQL's limits on parameters).
+_SHRED_CHUNK = 500
+
+
+@transaction.atomic
+def data_keys_shred(
+    *, key_ids: Iterable[uuid.UUID | str], now: dt.datetime | None = None
+) -> list[uuid.UUID]:
+    """Crypto-shred these data keys: ``wrapped`` emptied and ``shredded_at`` set, so every
+    value encrypted under a key is unreadable here and, once the master key of older
+    backups is destroyed, in every backup. The only place in the project that destroys a
+    data key.
+
+    Conditional and idempotent: a key already shredded (or one that does not exist) is left
+    as it is and not reported, so shredding twice reports nothing the second time. Returns
+    the ids of the keys this call shredded, sorted, for the caller's audit row. It writes no
+    audit row itself: the caller (the retention purge, a restore that lost a master key)
+    knows why the keys go and records that once, with the count, in the same transaction."""
+    now = now or timezone.now()
+    wanted = sorted({uuid.UUID(str(k)) for k in key_ids}, key=str)
+    shredded: list[uuid.UUID] = []
+    for start in range(0, len(wanted), _SHRED_CHUNK):
+        chunk = wanted[start : start + _SHRED_CHUNK]
+        # Locked first, so two concurrent shreds of a key cannot both report it.
+        live = list(
+            DataKey.objects.select_for_update()
+            .filter(pk__in=chunk, shredded_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if live:
+            DataKey.objects.filter(pk__in=live, shredded_at__isnull=True).update(
+                wrapped="", shredded_at=now
+            )
+        shredded += live
+    return sorted(shredded, key=str)
 
 
 @dataclass(frozen=True)
