@@ -57,7 +57,8 @@ def register(resource: str, grants: dict[str, set[str]]) -> None:
 
 
 # Roles that see personal data, and the node administrator, must use two-factor sign-in.
-# Directory editors change what the public page shows, so they too.
+# Directory editors change what the public page shows, so they too. (Today every role is
+# here: a new role without the second factor must be a decision, written down.)
 TWO_FACTOR_ROLES = {role for role, caps in CAPABILITIES.items() if "pii" in caps} | {
     Role.NODE_ADMIN,
     Role.DIRECTORY_EDITOR,
@@ -65,6 +66,9 @@ TWO_FACTOR_ROLES = {role for role, caps in CAPABILITIES.items() if "pii" in caps
     # Sees no victim's data, but manages trainings: participants' names, positions and
     # contacts of officials, and the certificates issued to them (SECURITY.md #29).
     Role.ME_OFFICER,
+    # Reads the whole audit log (who opened which record, from which address, failed
+    # sign-ins and locks) and reviews break-glass grants and consent overrides.
+    Role.DATA_PROTECTION_OFFICER,
 }
 
 

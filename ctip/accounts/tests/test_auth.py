@@ -41,8 +41,8 @@ def test_two_factor_required_for_roles_that_see_personal_data():
         "directory_editor",
         "civil_registrar",
         "me_officer",  # manages training participants: names and contacts of officials
+        "data_protection_officer",  # reads the audit log, reviews break-glass grants
     } <= set(TWO_FACTOR_ROLES)
-    assert "data_protection_officer" not in TWO_FACTOR_ROLES
 
 
 def test_password_only_session_cannot_open_personal_data(caseworker_a):
@@ -90,6 +90,20 @@ def test_me_officer_needs_the_second_factor_then_lands_on_the_plan(me_officer):
     assert client.get("/")["Location"] == "/plan/"
     assert client.get("/plan/").status_code == 200
     assert client.get("/api/v1/me").json()["roles"] == ["me_officer"]
+
+
+def test_the_dpo_needs_the_second_factor_before_the_audit_log(dpo, caseworker_a):
+    # SECURITY.md #29: the audit log says who opened which record, from which address;
+    # a DPO's password alone opens neither the page nor the API.
+    assert needs_two_factor(dpo)
+    client = Client()
+    assert sign_in(client, "dpo")["Location"].startswith("/accounts/verify/")
+    assert client.get("/audit/")["Location"] == "/accounts/verify/"
+    assert client.get("/api/v1/audit/events").status_code in (401, 403)
+    assert client.get("/api/v1/me").status_code in (401, 403)
+    assert client.post("/accounts/verify/", {"token": code_for(dpo)})["Location"] == "/"
+    assert client.get("/audit/").status_code == 200
+    assert client.get("/api/v1/me").json()["roles"] == ["data_protection_officer"]
 
 
 def test_wrong_password_plain_error_audit_and_lockout(caseworker_a):
