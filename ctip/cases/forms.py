@@ -205,6 +205,16 @@ class SealForm(forms.Form):
     reason = forms.CharField(label=_("Reason for sealing"), max_length=300)
 
 
+class LegalHoldForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the legal hold"),
+        help_text=_("A court order, a prosecution or a complaint that needs the record kept."),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give the reason for the legal hold.")},
+    )
+
+
 class BreakGlassForm(forms.Form):
     case_reference = forms.CharField(label=_("Case reference"), max_length=24)
     hours = forms.IntegerField(label=_("Hours of access"), min_value=1, max_value=72, initial=4)

@@ -307,12 +307,18 @@ def retention_purge(
 # --- legal holds ----------------------------------------------------------------------------
 
 
+def legal_hold_allowed(user) -> bool:
+    """May this user place and release legal holds (on records they may see)? Supervisors,
+    who seal cases, and the data protection officer, who reviews them."""
+    return permissions.can(user, "case", permissions.SEAL) or permissions.can(
+        user, "case", "review"
+    )
+
+
 def _may_hold(user, request, *, person_id=None, case_id=None) -> None:
-    """Supervisors (who seal cases) and the data protection officer (who reviews them), on
-    a record they may see (else one "not found", logged, like every other refusal)."""
-    if not (
-        permissions.can(user, "case", permissions.SEAL) or permissions.can(user, "case", "review")
-    ):
+    """``legal_hold_allowed``, on a record the user may see (else one "not found", logged,
+    like every other refusal)."""
+    if not legal_hold_allowed(user):
         raise permissions.deny(user, "legal_hold", permissions.CREATE, request=request)
     if case_id is not None:
         permissions.access(user, "case", Case.objects.all(), case_id, request=request)

@@ -17,6 +17,7 @@ from ctip.cases.models import (
     Case,
     CaseEvent,
     CaseTransfer,
+    LegalHold,
     Person,
     Referral,
     Repatriation,
@@ -261,3 +262,24 @@ def repatriation_board(
     if focal:
         qs = qs.filter(case__assigned_to__username=focal)
     return qs.order_by("due_at")
+
+
+# --- Legal holds --------------------------------------------------------------------------
+
+
+def legal_holds_in_force(
+    *, case: Case | None = None, person: Person | None = None
+) -> tuple[list[LegalHold], bool]:
+    """The legal holds in force on a case or a person the caller fetched through
+    ``access_*`` (newest first), and whether a hold on the other record keeps it too (a hold
+    on a person keeps their cases; a hold on a case keeps its person)."""
+    if (person is None) == (case is None):
+        raise ValueError("name a person or a case")
+    active = LegalHold.objects.filter(released_at__isnull=True)
+    if case is not None:
+        holds = active.filter(case=case)
+        by_other = active.filter(person_id=case.person_id).exists()
+    else:
+        holds = active.filter(person=person)
+        by_other = active.filter(case__person=person).exists()
+    return list(holds.select_related("placed_by", "data_key")), by_other

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -21,7 +22,16 @@ from ctip.accounts import permissions
 from ctip.accounts.models import Role, User
 from ctip.accounts.permissions import permission
 from ctip.audit.services import audit_view
-from ctip.cases import documents, formdefs, imports, places, repatriation, selectors, services
+from ctip.cases import (
+    documents,
+    formdefs,
+    imports,
+    places,
+    repatriation,
+    retention,
+    selectors,
+    services,
+)
 from ctip.cases.forms import (
     AssignForm,
     BreakGlassForm,
@@ -31,6 +41,7 @@ from ctip.cases.forms import (
     DecideForm,
     DocumentForm,
     ImportForm,
+    LegalHoldForm,
     NoteForm,
     OverrideForm,
     PersonForm,
@@ -48,6 +59,7 @@ from ctip.cases.models import (
     CaseNote,
     Consent,
     EventKind,
+    LegalHold,
     Person,
     Referral,
     Screening,
@@ -112,29 +124,30 @@ def person_list(request):
 @permission("person", permissions.VIEW)
 @require_GET
 def person_detail(request, pk):
+    person = selectors.access_person(request.user, pk, request=request)
+    return render(request, "cases/person_detail.html", _person_context(request, person))
+
+
+def _person_context(request, person, *, hold_form=None) -> dict:
     user = request.user
-    person = selectors.access_person(user, pk, request=request)
     fields = permissions.visible_fields(user, Person.PII_FIELDS, Person.PII_FIELDS)
     shown = [f for f in fields if getattr(person, f)]
     audit_view(actor=user, objects=[person], fields=shown, request=request)
     rows = [(Person._meta.get_field(f).verbose_name, getattr(person, f)) for f in fields]
     if "origin_code" in fields and person.origin_code:
         rows.append((_("place of origin (reference)"), places.label(person.origin_code)))
-    return render(
-        request,
-        "cases/person_detail.html",
-        {
-            "person": person,
-            "rows": rows,
-            "sees_pii": permissions.sees_pii(user),
-            "province": places.label(person.origin_province) if person.origin_province else "",
-            "screenings": selectors.screening_list(user=user, person=person),
-            "cases": selectors.case_list(user=user, include_closed=True).filter(person=person),
-            "can_screen": permissions.can(user, "screening", permissions.CREATE),
-            "start_form": ScreeningStartForm(),
-            "can_match": permissions.can(user, "matching", permissions.VIEW),
-        },
-    )
+    return {
+        "person": person,
+        "rows": rows,
+        "sees_pii": permissions.sees_pii(user),
+        "province": places.label(person.origin_province) if person.origin_province else "",
+        "screenings": selectors.screening_list(user=user, person=person),
+        "cases": selectors.case_list(user=user, include_closed=True).filter(person=person),
+        "can_screen": permissions.can(user, "screening", permissions.CREATE),
+        "start_form": ScreeningStartForm(),
+        "can_match": permissions.can(user, "matching", permissions.VIEW),
+        **_holds_context(request, person=person, form=hold_form),
+    }
 
 
 @permission("person", permissions.CREATE)
@@ -605,6 +618,7 @@ def _case_context(request, case, **forms):
         else [],
         "rep_overdue": rep.is_overdue() if rep else False,
         "pending_closure": case.approvals.filter(kind="case_closure", status="pending").exists(),
+        **_holds_context(request, case=case, form=forms.get("hold_form")),
     }
 
 
@@ -983,6 +997,138 @@ def case_seal(request, pk):
     else:
         messages.error(request, _("Give the reason for sealing."))
     return _back(case)
+
+
+# --- Legal holds (DP-7, docs/retention.md) -------------------------------------------------
+
+
+def _holds_context(request, *, case=None, person=None, form=None) -> dict:
+    """The legal-hold section of a case's or a person's page: the holds in force, their
+    reason only for a role that sees personal fields (and only while the record's key still
+    opens it), and the actions for those who may place and release holds."""
+    user = request.user
+    record = case or person
+    holds, by_other = selectors.legal_holds_in_force(case=case, person=person)
+    shows_reason = bool(
+        permissions.visible_fields(user, LegalHold.PII_FIELDS, LegalHold.PII_FIELDS)
+    )
+    readable = [h for h in holds if shows_reason and h.data_key.shredded_at is None]
+    if readable:
+        audit_view(actor=user, objects=readable, fields=["reason"], request=request)
+    kind = "case" if case is not None else "person"
+    allowed = retention.legal_hold_allowed(user)
+    return {
+        "holds": [
+            {
+                "hold": h,
+                "reason": h.reason if h in readable else None,
+                "release_url": reverse(f"cases:{kind}_hold_release", args=[record.pk, h.pk]),
+            }
+            for h in holds
+        ],
+        "held_by_other": by_other,
+        "shows_hold_reason": shows_reason,
+        "can_release_hold": allowed,
+        # One hold in force per record; an erased record cannot be held any more.
+        "can_place_hold": allowed and not holds and record.data_key.shredded_at is None,
+        "hold_form": form or LegalHoldForm(),
+        "hold_url": reverse(f"cases:{kind}_hold", args=[record.pk]),
+    }
+
+
+def _hold_refuse_unless_allowed(request, action: str, object_id=None) -> None:
+    """The role check before anything else, so that a role without the right learns nothing
+    (not even which field is missing): the one "not found", logged."""
+    if not retention.legal_hold_allowed(request.user):
+        raise permissions.deny(request.user, "legal_hold", action, object_id, request)
+
+
+def _hold_place(request, *, case=None, person=None) -> LegalHoldForm | None:
+    """Place the hold the posted form asks for on a record fetched through ``access_*``:
+    None when placed, else the form with its errors."""
+    _hold_refuse_unless_allowed(request, permissions.CREATE)
+    form = LegalHoldForm(request.POST)
+    if not form.is_valid():
+        return form
+    try:
+        retention.legal_hold_place(
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+            case=case,
+            person=person,
+            request=request,
+        )
+    except ValidationError as exc:
+        held = LegalHold.objects.filter(released_at__isnull=True, case=case, person=person)
+        if held.exists():  # placed by someone else meanwhile (one hold in force per record)
+            form.add_error(None, _("This record is already under a legal hold."))
+        elif hasattr(exc, "error_dict"):
+            for field, errs in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errs)
+        else:
+            form.add_error(None, exc.messages)
+        return form
+    messages.success(
+        request, _("Legal hold placed: the retention purge keeps this record until released.")
+    )
+    return None
+
+
+def _hold_release(request, holds, hold_pk) -> None:
+    """Release one of ``holds`` (those of a record fetched through ``access_*``)."""
+    _hold_refuse_unless_allowed(request, permissions.CHANGE, hold_pk)
+    hold = holds.filter(pk=hold_pk).first()
+    if hold is None:
+        raise permissions.deny(request.user, "legal_hold", permissions.CHANGE, hold_pk, request)
+    try:
+        retention.legal_hold_release(user=request.user, hold=hold, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(_errors(exc)))
+    else:
+        messages.success(request, _("Legal hold released."))
+
+
+@permission("case", permissions.VIEW)
+@require_POST
+def case_hold(request, pk):
+    case = selectors.access_case(request.user, pk, request=request)
+    form = _hold_place(request, case=case)
+    if form is None:
+        return _back(case)
+    return render(
+        request, "cases/case_detail.html", _case_context(request, case, hold_form=form), status=400
+    )
+
+
+@permission("case", permissions.VIEW)
+@require_POST
+def case_hold_release(request, pk, hold_pk):
+    case = selectors.access_case(request.user, pk, request=request)
+    _hold_release(request, case.legal_holds.all(), hold_pk)
+    return _back(case)
+
+
+@permission("person", permissions.VIEW)
+@require_POST
+def person_hold(request, pk):
+    person = selectors.access_person(request.user, pk, request=request)
+    form = _hold_place(request, person=person)
+    if form is None:
+        return redirect("cases:person_detail", pk=person.pk)
+    return render(
+        request,
+        "cases/person_detail.html",
+        _person_context(request, person, hold_form=form),
+        status=400,
+    )
+
+
+@permission("person", permissions.VIEW)
+@require_POST
+def person_hold_release(request, pk, hold_pk):
+    person = selectors.access_person(request.user, pk, request=request)
+    _hold_release(request, person.legal_holds.all(), hold_pk)
+    return redirect("cases:person_detail", pk=person.pk)
 
 
 # --- Approvals and break-glass ------------------------------------------------------------
