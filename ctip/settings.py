@@ -228,6 +228,13 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# axes counts and locks by a keyed token of the name typed, never the name itself (it may be
+# a password typed into the wrong field): ctip/accounts/lockout.py.
+AXES_USERNAME_CALLABLE = "ctip.accounts.lockout.axes_username"
+# Its own logs of sign-ins and failures are off: the audit log records both, with the
+# account's id and the address (and no name as typed).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # axes.W006 warns that a lock without the IP can be dodged by rotating User-Agent or cookies;
 # our lock key is the username alone, which neither of those changes.
 # drf_spectacular.W001 (a warning while generating the OpenAPI document) is not silenced:

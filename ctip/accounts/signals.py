@@ -1,5 +1,6 @@
 """Sign-in, sign-out and failed sign-in go into the audit log; a sign-in lock (django-axes)
-is a security event and an alert to the data protection officers."""
+is a security event and an alert to the data protection officers. No name typed at sign-in
+is kept: an account is named by its id, another name by a keyed token (``lockout``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db import transaction
 from django.dispatch import receiver
 
+from ctip.accounts.lockout import name_token, typed_name
 from ctip.audit.models import Action
 from ctip.audit.services import audit_record, audit_security_event
 
@@ -29,16 +31,33 @@ def on_logout(sender, request, user, **kwargs):
         audit_record(actor=user, action=Action.LOGOUT, obj=user, request=request)
 
 
+def _account_named(name: str | None):
+    """The account a typed name belongs to, or None (a name longer than any username
+    belongs to none and is not looked up)."""
+    from ctip.accounts.models import User
+
+    if not name or len(name) > User._meta.get_field("username").max_length:
+        return None
+    return User.objects.filter(username=name).only("pk").first()
+
+
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs):
-    # The username tried is kept (it is an account name, not personal data of a victim);
-    # the password never is.
-    username = str(credentials.get("username", ""))[:150]
+    """A failed sign-in names the account by its id; a name that is no account is kept only
+    as a keyed token (``lockout.name_token``), never as typed: it may be a password typed
+    into the wrong field. The token is the same for the same name, so a DPO can still see
+    one unknown name tried again and again. The password is never kept."""
+    name = typed_name(credentials=credentials)
+    account = _account_named(name)
+    details: dict[str, object] = {"account_exists": account is not None}
+    if account is None and name:
+        details["name_token"] = name_token(name)
     audit_record(
         actor=None,
         action=Action.LOGIN_FAILED,
         object_type="accounts.user",
-        details={"username": username},
+        object_id=str(account.pk) if account else "",
+        details=details,
         request=request,
     )
 
@@ -56,22 +75,28 @@ def on_locked_out(sender, request, username=None, ip_address=None, **kwargs):
     if failures != get_failure_limit(request, getattr(request, "axes_credentials", None)):
         return
     from ctip.accounts.alerts import LOCKED_OUT, alert_lockout
-    from ctip.accounts.models import User
 
-    account = User.objects.filter(username=username).first() if username else None
+    # ``username`` is axes' key (the name's token, ``lockout.axes_username``); the name
+    # typed is in the credentials axes keeps on the request.
+    name = typed_name(credentials=getattr(request, "axes_credentials", None))
+    account = _account_named(name)
     cool_off = get_cool_off(request)
     # The name typed is not repeated here (it may be a password typed in the wrong field):
-    # an existing account is named by its id, and the address is the row's own column.
+    # an existing account is named by its id, another name by its token, and the address
+    # is the row's own column.
+    details: dict[str, object] = {
+        "account_exists": account is not None,
+        "failures": failures,
+        "unlocks_after_minutes": int(cool_off.total_seconds() // 60) if cool_off else None,
+    }
+    if account is None and name:
+        details["name_token"] = name_token(name)
     event = audit_security_event(
         actor=None,
         event=LOCKED_OUT,
         object_type="accounts.user",
         object_id=str(account.pk) if account else "",
-        details={
-            "account_exists": account is not None,
-            "failures": failures,
-            "unlocks_after_minutes": int(cool_off.total_seconds() // 60) if cool_off else None,
-        },
+        details=details,
         request=request,
     )
     account_id = account.pk if account else None

@@ -10,6 +10,7 @@ from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ctip.accounts.lockout import name_token
 from ctip.accounts.models import ApiToken
 from ctip.accounts.permissions import TWO_FACTOR_ROLES, needs_two_factor
 from ctip.accounts.services import token_create
@@ -111,7 +112,9 @@ def test_wrong_password_plain_error_audit_and_lockout(caseworker_a):
     first = sign_in(client, "caseworker_a", "wrong password")
     assert first.status_code == 400 and "not right" in first.content.decode()
     failed = AuditEvent.objects.filter(action=Action.LOGIN_FAILED).get()
-    assert failed.details == {"username": "caseworker_a"}
+    # The account by its id, never the name as typed (see test_sign_in_names.py).
+    assert (failed.object_type, failed.object_id) == ("accounts.user", str(caseworker_a.pk))
+    assert failed.details == {"account_exists": True}
     for _ in range(4):
         sign_in(client, "caseworker_a", "wrong password")
     locked = sign_in(client, "caseworker_a")  # even the right password is refused now
@@ -131,10 +134,11 @@ def test_tries_during_a_lockout_do_not_prolong_it(caseworker_a):
     client = Client()
     for _ in range(5):
         sign_in(client, "caseworker_a", "wrong password")
-    locked_at = AccessAttempt.objects.get(username="caseworker_a").attempt_time
+    key = name_token("caseworker_a")  # what axes counts by (ctip.accounts.lockout)
+    locked_at = AccessAttempt.objects.get(username=key).attempt_time
     for _ in range(3):
         assert sign_in(Client(REMOTE_ADDR="10.9.9.8"), "caseworker_a", "guess").status_code == 429
-    attempt = AccessAttempt.objects.get(username="caseworker_a")
+    attempt = AccessAttempt.objects.get(username=key)
     assert attempt.attempt_time == locked_at  # the tries did not restart the lock
     # Half an hour after the lock began, the right password works again.
     attempt.attempt_time = locked_at - dt.timedelta(minutes=31)

@@ -10,6 +10,7 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from ctip.accounts import alerts
+from ctip.accounts.lockout import name_token
 from ctip.audit.models import Action, AuditEvent
 from ctip.testing import personas
 
@@ -107,6 +108,11 @@ def test_names_that_are_no_account_are_recorded_and_told_once_per_period(dpo_wit
     events = list(locked_events().order_by("seq"))
     assert len(events) == 2
     assert all(e.object_id == "" and e.details["account_exists"] is False for e in events)
+    # Each name by its keyed token: told apart, and never as typed.
+    assert [e.details["name_token"] for e in events] == [
+        name_token("Canaryname one"),
+        name_token("Canaryname two"),
+    ]
     assert len(mail.outbox) == 1  # the second lock in the period is in the audit log only
     alert = mail.outbox[0]
     assert "no account" in alert.subject
