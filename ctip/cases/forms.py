@@ -214,6 +214,11 @@ class LegalHoldForm(forms.Form):
         error_messages={"required": _("Give the reason for the legal hold.")},
     )
 
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the case page has other forms with a "reason" field.
+        kwargs.setdefault("auto_id", "hold_%s")
+        super().__init__(*args, **kwargs)
+
 
 class BreakGlassForm(forms.Form):
     case_reference = forms.CharField(label=_("Case reference"), max_length=24)

@@ -218,6 +218,7 @@ def test_an_empty_reason_is_refused_naming_the_field(reason, supervisor_a, case_
     assert form.errors == {"reason": ["Give the reason for the legal hold."]}
     text = response.content.decode()
     assert "Reason for the legal hold" in text and "Give the reason for the legal hold." in text
+    assert 'id="hold_reason"' in text  # its own id: other forms of the page have a reason
     assert "<details open>" in text  # the form is shown open, with its error
     assert not holds_in_force() and hold_rows() == []
 
