@@ -66,7 +66,7 @@ def alert_lockout(*, event_seq: int, account_id: int | None, cool_off: timedelta
     unlocks = (
         f"It unlocks by itself after {minutes} minutes."
         if cool_off
-        else "It stays locked until an administrator resets it (axes_reset_username)."
+        else "It stays locked until a node administrator unlocks it."
     )
     at = event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     failures = event.details.get("failures")
@@ -77,7 +77,7 @@ def alert_lockout(*, event_seq: int, account_id: int | None, cool_off: timedelta
             f"sign-ins. {unlocks}\n"
             f"The audit log holds the event (number {event_seq}) and where the attempts came "
             f"from. A node administrator sees the account at /accounts/users/{account_id}/ "
-            "and can end its sessions there.\n"
+            "and can unlock it or end its sessions there (or: ctip user unlock).\n"
             "This message holds no username, password or address on purpose."
         )
     else:

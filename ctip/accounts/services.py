@@ -248,3 +248,30 @@ def role_remove(*, actor, user: User, role: str, request=None) -> None:
         request=request,
     )
     user_sessions_end(actor=actor, user=user, reason=SessionEndReason.ROLE_REMOVED, request=request)
+
+
+# --- Lifting a sign-in lock (SECURITY.md #30) ---------------------------------------------
+
+
+@transaction.atomic
+def user_unlock(*, actor, user: User, request=None) -> bool:
+    """Lift the sign-in lock of ``user`` now (django-axes): the failed sign-ins counted
+    against the account are forgotten, and the right password works at once. Returns
+    whether the account was locked. Audited as a security event (``account_unlocked``,
+    with how many failures were counted) when there was anything to forget."""
+    from axes.utils import reset
+
+    from ctip.accounts.lockout import lock_state, name_token
+
+    state = lock_state(user.username)
+    forgotten = reset(username=name_token(user.username))
+    if forgotten:
+        audit_security_event(
+            actor=actor,
+            event="account_unlocked",
+            object_type="accounts.user",
+            object_id=str(user.pk),
+            details={"was_locked": state.locked, "failures": state.failures},
+            request=request,
+        )
+    return state.locked

@@ -10,4 +10,5 @@ urlpatterns = [
     path("users/", views.user_list, name="user_list"),
     path("users/<int:pk>/", views.user_detail, name="user_detail"),
     path("users/<int:pk>/end-sessions/", views.user_end_sessions, name="user_end_sessions"),
+    path("users/<int:pk>/unlock/", views.user_unlock, name="user_unlock"),
 ]

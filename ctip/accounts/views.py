@@ -1,5 +1,5 @@
 """Sign-in (password, then the authenticator code), sign-out; the node administrator's
-accounts pages (who has an account, and ending a user's sessions)."""
+accounts pages (who has an account, ending a user's sessions, lifting a sign-in lock)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 from django_otp import match_token
 
-from ctip.accounts import permissions, selectors, services
+from ctip.accounts import lockout, permissions, selectors, services
 from ctip.accounts.forms import LoginForm, VerifyForm
 from ctip.accounts.permissions import needs_two_factor, permission, public
 from ctip.audit.services import audit_security_event
@@ -123,6 +123,7 @@ def user_detail(request, pk: int):
             "roles": sorted(a.get_role_display() for a in account.role_assignments.all()),
             "sessions": None if sessions is None else len(sessions.get(str(account.pk), ())),
             "may_end": permissions.can(request.user, "user", permissions.CHANGE),
+            "lock": lockout.lock_state(account.username),
         },
     )
 
@@ -141,4 +142,19 @@ def user_end_sessions(request, pk: int):
         _("All sessions of %(username)s were ended (%(count)s open).")
         % {"username": account.username, "count": ended},
     )
+    return redirect("accounts:user_detail", pk=account.pk)
+
+
+@permission("user", permissions.CHANGE)
+@require_POST
+def user_unlock(request, pk: int):
+    account = selectors.access_user(request.user, pk, action=permissions.CHANGE, request=request)
+    if services.user_unlock(actor=request.user, user=account, request=request):
+        messages.success(
+            request,
+            _("Sign-in to %(username)s is unlocked: the failed attempts are forgotten.")
+            % {"username": account.username},
+        )
+    else:
+        messages.info(request, _("%(username)s was not locked.") % {"username": account.username})
     return redirect("accounts:user_detail", pk=account.pk)

@@ -13,6 +13,7 @@ from ctip.accounts.services import (
     user_sessions_end,
     user_set_active,
     user_set_password,
+    user_unlock,
 )
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
     help = (
         "Manage users: 'user add --username U --role R [--role R2] --agency CODE'; "
         "'user end-sessions --username U' signs the user out everywhere at once; "
+        "'user unlock --username U' lifts a sign-in lock after failed attempts; "
         "'user deactivate', 'user activate', 'user password' (a new random password, printed "
         "once) and 'user remove-role --role R' (the last three also end the user's sessions)."
     )
@@ -37,6 +39,7 @@ class Command(BaseCommand):
             ("deactivate", "deactivate the user and end their sessions"),
             ("activate", "let a deactivated user sign in again"),
             ("password", "set a new random password (printed once) and end their sessions"),
+            ("unlock", "lift a sign-in lock after failed attempts (forgets the attempts)"),
         ):
             sub.add_parser(name, help=text).add_argument("--username", required=True)
         remove = sub.add_parser("remove-role", help="take a role away and end their sessions")
@@ -52,6 +55,11 @@ class Command(BaseCommand):
         if action == "end-sessions":
             ended = user_sessions_end(actor=None, user=user)
             self.stdout.write(f"Ended the sessions of {user.username} ({ended} open)")
+        elif action == "unlock":
+            if user_unlock(actor=None, user=user):
+                self.stdout.write(f"Unlocked sign-in of {user.username}")
+            else:
+                self.stdout.write(f"{user.username} was not locked")
         elif action in ("deactivate", "activate"):
             user_set_active(actor=None, user=user, active=action == "activate")
             done = "Activated" if action == "activate" else "Deactivated (sessions ended)"
