@@ -58,6 +58,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import locale
 import os
 import random
 import shutil
@@ -471,23 +472,34 @@ DROP_ENV = ("CTIP_HOME", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
 
 
 def _forked(request: dict) -> None:
-    """In a process just forked from the zygote: run one child, never return."""
+    """In a process just forked from the zygote: run one child, never return. A request
+    with ``cli`` runs ``python -m ctip`` with its arguments instead (``run_cli``)."""
     code = 1
+    cli = bool(request.get("cli"))
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        err = (
+            os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if cli else log
+        )
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(log, 1)
-        os.dup2(log, 2)
-        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - until _exit
-        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        for name in DROP_ENV:
-            os.environ.pop(name, None)
-        code = _child(request["argv"])
+        os.dup2(err, 2)
+        # As a new interpreter's: surrogateescape on stdout, backslashreplace on stderr.
+        sys.stdout = open(1, "w", buffering=1, closefd=False, errors="surrogateescape")  # noqa: SIM115 - until _exit
+        sys.stderr = open(2, "w", buffering=1, closefd=False, errors="backslashreplace")  # noqa: SIM115
+        if cli:
+            os.environ.clear()
+            os.environ.update(request["env"])
+            code = _cli_child(request["argv"])
+        else:
+            for name in DROP_ENV:
+                os.environ.pop(name, None)
+            code = _child(request["argv"])
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = _exit_code(exc)
     except BaseException:
         import traceback
 
@@ -496,6 +508,44 @@ def _forked(request: dict) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """The status a new interpreter exits with for an uncaught ``SystemExit``."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)  # noqa: T201 - as the interpreter does
+    return 1
+
+
+def _cli_child(argv: list[str]) -> int:
+    """``python -m ctip *argv`` in this forked process, ended as a new interpreter would
+    end it: database connections closed (SQLite checkpoints its WAL), exit handlers run."""
+    import atexit
+
+    from ctip import cli
+
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
+    finally:
+        atexit._run_exitfuncs()
+    return code if isinstance(code, int) else 0
 
 
 def _zygote() -> int:
@@ -613,6 +663,41 @@ class _Zygote:
             raise CrashHarnessError(f"a run of {argv[-1]!r} took more than {timeout:.0f} s")
         output = log.read_text(errors="replace") if log.exists() else ""
         return _Result(slot["returncode"], output, slot["cpu"])
+
+    def run_cli(self, argv: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
+        """``python -m ctip *argv`` with ``env``, forked from the zygote (a new process with
+        the libraries already imported): what ``subprocess.run`` would return, with text
+        output; ``subprocess.TimeoutExpired`` if it runs longer than ``timeout``."""
+        with self.lock:
+            self.counter += 1
+            rid = str(self.counter)
+            slot = {"done": threading.Event()}
+            self.waiting[rid] = slot
+            out, err = self.work / f"cli-{rid}.out", self.work / f"cli-{rid}.err"
+            request = {
+                "id": rid,
+                "cli": True,
+                "argv": argv,
+                "env": env,
+                "log": str(out),
+                "stderr": str(err),
+            }
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+        cmd = [sys.executable, "-m", "ctip", *argv]
+        if not slot["done"].wait(timeout):
+            if slot.get("pid"):
+                os.kill(slot["pid"], signal.SIGKILL)
+            slot["done"].wait(10)
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        encoding = locale.getpreferredencoding(False)
+        texts = []
+        for path in (out, err):
+            texts.append(path.read_bytes().decode(encoding) if path.exists() else "")
+            path.unlink(missing_ok=True)
+        with self.lock:
+            self.waiting.pop(rid, None)
+        return subprocess.CompletedProcess(cmd, slot["returncode"], texts[0], texts[1])
 
     def close(self) -> None:
         self.process.stdin.close()

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -23,14 +24,44 @@ def free_port() -> int:
 
 
 def ctip(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """``python -m ctip *args`` in a new process, as ``subprocess.run`` with text output.
+
+    The process is forked from a "zygote" that imported the heavy libraries once (the crash
+    harness's, ``ctip.testing.crash``): each command still sets up Django and runs in a
+    process of its own, with ``env`` as its whole environment, but does not pay about a
+    CPU-second of imports, and the suite runs hundreds of commands. ``CTIP_TEST_FORK_CLI=0``
+    starts a new interpreter for each instead."""
+    env = env or node_env()
+    if os.environ.get("CTIP_TEST_FORK_CLI", "1") != "0":
+        result = _cli_zygote().run_cli(list(args), env, timeout=180)
+        if check:
+            result.check_returncode()
+        return result
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "ctip", *args],
         capture_output=True,
         text=True,
-        env=env or node_env(),
+        env=env,
         check=check,
         timeout=180,
     )
+
+
+_ZYGOTE = []  # this process's zygote for ``ctip``, started on first use
+_ZYGOTE_LOCK = threading.Lock()
+
+
+def _cli_zygote():
+    from ctip.testing.crash import _Zygote
+
+    with _ZYGOTE_LOCK:
+        if not _ZYGOTE or _ZYGOTE[0].process.poll() is not None:
+            work = Path(tempfile.mkdtemp(prefix="ctip-cli-"))
+            zygote = _Zygote(work)
+            atexit.register(shutil.rmtree, work, True)
+            atexit.register(zygote.close)  # runs first: the zygote ends, then its folder goes
+            _ZYGOTE[:] = [zygote]
+        return _ZYGOTE[0]
 
 
 def node_env() -> dict:
