@@ -117,6 +117,10 @@ def test_screening_to_case_to_referral(browser, node):  # noqa: F811 - pytest fi
     )
     page.click("#send-referral")
     page.wait_for_selector("#referrals >> text=Browser-test transit shelter")
+    # A button drawn as a link ("Update") is in the accent colour, not the buttons' white
+    # ink on the white page.
+    ink = page.eval_on_selector("#referrals button.link", "b => getComputedStyle(b).color")
+    assert ink != "rgb(255, 255, 255)"
     timeline = page.locator("#timeline").inner_text()
     for event in ("Case opened", "Stage changed", "Referral made"):
         assert event in timeline
