@@ -539,12 +539,13 @@ MIN_SKELETON_PAIR_LETTERS = 3
 #: Letters of a part's start that the weak rule pairs with another part's key.
 PREFIX_LETTERS = 4
 #: Blocking rules, strongest first (a pair is counted for the first rule that finds it).
-RULES = ("x", "n", "d", "y", "s", "xx", "ds")
-#: Largest blocks of the *weak* rules (sound skeletons, two further fields, the birth day
-#: alone): such keys are common in a big file, and stronger rules find most of their pairs.
+RULES = ("x", "n", "d", "y", "s", "p", "xx", "ds")
+#: Largest blocks of the *weak* rules (sound skeletons, starts of parts, two further
+#: fields, the birth day alone): such keys are common in a big file, and stronger rules
+#: find most of their pairs.
 #: Records sharing only a birth day are compared in small files (a changed name with the
 #: same birth day); in a million records every day has dozens of people.
-WEAK_BLOCK_SIZES = {"s": 40, "xx": 40, "ds": 12}
+WEAK_BLOCK_SIZES = {"s": 40, "p": 40, "xx": 40, "ds": 12}
 
 
 @dataclass
@@ -598,13 +599,6 @@ def _skeleton_keys(f: Features) -> set[str]:
                 for sk in skeletons[other]:
                     if len(sk) >= 2:
                         out.add(f"{key}/{sk}")
-    # One part and the start of another: a transcription keeps a name's first syllables
-    # and loses its finals and inner consonants (维波 "vibo" for Vibol, 比塞武蒂 "pisaivuti"
-    # for Pisethvuthy), which the skeletons do not always survive.
-    for x, y in combinations(range(len(parts)), 2):
-        for one, other in ((x, y), (y, x)):
-            starts = {k[:PREFIX_LETTERS] for k in parts[other] if len(k) >= PREFIX_LETTERS}
-            out.update(f"{key}>{start}" for key in parts[one] for start in starts)
     # A given name written in syllables on one side and as one word in a transcription
     # ("So Phal Chan" and 索帕·占 share "chan" and "sp").
     for i, j, keys in f.joined:
@@ -615,11 +609,28 @@ def _skeleton_keys(f: Features) -> set[str]:
     return out
 
 
+def _start_keys(f: Features) -> set[str]:
+    """One part and the start of another: a transcription keeps a name's first syllables
+    and loses its finals and inner consonants (维波 "vibo" for Vibol, 比塞武蒂 "pisaivuti"
+    for Pisethvuthy), which the skeletons do not always survive. A rule of its own, so
+    its keys and the skeletons' are never all in memory at once (a million records make
+    about ten of each per record)."""
+    parts = f.parts
+    out: set[str] = set()
+    for x, y in combinations(range(len(parts)), 2):
+        for one, other in ((x, y), (y, x)):
+            starts = {k[:PREFIX_LETTERS] for k in parts[other] if len(k) >= PREFIX_LETTERS}
+            out.update(f"{key}>{start}" for key in parts[one] for start in starts)
+    return out
+
+
 def _rule_keys(rule: str, f: Features, id_fields: frozenset[str]) -> Iterable[str]:
     if rule == "n":
         return _name_pair_keys(f)
     if rule == "s":
         return _skeleton_keys(f)
+    if rule == "p":
+        return _start_keys(f)
     if rule == "d":
         return {f"{f.birth_day}:{a}" for a in f.atoms} if f.birth_day else ()
     if rule == "ds":
