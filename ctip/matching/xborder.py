@@ -337,6 +337,15 @@ def query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
 
 
 @transaction.atomic
+def opaque_id() -> str:
+    """A random id for a query, a handle or a request (24 URL-safe characters) that never
+    begins with "-": an officer pastes it after ``--handle`` on the command line, where a
+    leading "-" would be read as an option."""
+    while (value := secrets.token_urlsafe(18)).startswith("-"):
+        pass
+    return value
+
+
 def _query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
     from ctip.exchange.services import message_send
 
@@ -348,7 +357,7 @@ def _query_send(*, user, person: Person, to: str, request=None) -> MatchQuery:
     query = MatchQuery.objects.create(
         direction=QueryDirection.OUT,
         peer=to,
-        query_id=secrets.token_urlsafe(18),
+        query_id=opaque_id(),
         key_id=key.key_id,
         person=person,
         asked_by=user,
@@ -428,7 +437,7 @@ def handle_query(message) -> None:
         scored.sort(key=lambda x: -x[0])
         for score, person in scored[:MAX_CANDIDATES]:
             handle = MatchHandle.objects.create(
-                handle=secrets.token_urlsafe(18),
+                handle=opaque_id(),
                 query=query,
                 person=person,
                 score=score,
@@ -537,7 +546,7 @@ def _identity_request_send(
     asked = IdentityRequest(
         direction=QueryDirection.OUT,
         peer=query.peer,
-        request_id=secrets.token_urlsafe(18),
+        request_id=opaque_id(),
         handle=handle,
         purpose=purpose,
         query=query,

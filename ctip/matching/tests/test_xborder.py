@@ -438,3 +438,13 @@ def test_received_refusal_is_stored_without_data(answered, caseworker_a):
     asked.refresh_from_db()
     assert (asked.outcome, asked.refused, asked.identity) == ("refused", "not_disclosed", None)
     assert xborder.identity_of(asked) == {}
+
+
+def test_an_opaque_id_never_begins_with_a_dash(monkeypatch):
+    """Handles are pasted after ``--handle`` on the command line: a leading "-" would be
+    taken for an option (it happened to one in 64 handles)."""
+    from ctip.matching import xborder
+
+    drawn = iter(["-ZuhOXfNWyTSZT-ZZhOuv52J", "ZuhOXfNWyTSZT-ZZhOuv52J-"])
+    monkeypatch.setattr(xborder.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert xborder.opaque_id() == "ZuhOXfNWyTSZT-ZZhOuv52J-"
