@@ -22,6 +22,8 @@ Node set-up and serving:
 
 Administration (Django management commands):
   user add --home DIR --username U --role R [--role R2] --agency CODE
+  user end-sessions|deactivate|activate|password|unlock --home DIR --username U
+  user remove-role --home DIR --username U --role R    take a role away (ends the sessions)
   token --home DIR --username U                        print a new API token for U
   audit verify --home DIR                              check the audit log's hash chain
   peer add --home DIR --url URL --fingerprint FP       pin the other node's exchange keys
@@ -35,6 +37,8 @@ Administration (Django management commands):
   match sweep|key-rotate|query|answers|identity|identities --home DIR
                                                        duplicates, cross-border queries, identities
   stats export --home DIR --format htcds --output F    de-identified case export (HTCDS)
+  retention purge [--apply]|hold|release|holds --home DIR
+                                                       the retention schedule and legal holds
   stats send|show|import --home DIR                    migration statistics with the other node
   migrate, check, ... --home DIR                       any Django management command
 """
